@@ -1,3 +1,9 @@
 module github.com/gozk/gozk
 
 go 1.26.8
+
+require (
+	github.com/chzyer/readline v1.5.1 // indirect
+	github.com/go-zookeeper/zk v1.0.4 // indirect
+	golang.org/x/sys v0.0.0-20220310020820-b874c991c1a5 // indirect
+)

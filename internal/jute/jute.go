@@ -111,6 +111,9 @@ func (r *Reader) length(minElem int) int {
 		r.fail(fmt.Errorf("%w: %d", ErrBadLength, n))
 		return -1
 	}
+	if minElem < 1 {
+		minElem = 1
+	}
 	if n > 0 && int64(n)*int64(minElem) > int64(r.Len()) {
 		r.fail(fmt.Errorf("%w: %d with %d bytes left", ErrBadLength, n, r.Len()))
 		return -1

@@ -272,7 +272,7 @@ func TestReadFramePropagatesReadError(t *testing.T) {
 func TestLengthErrors(t *testing.T) {
 	type read func(r *Reader)
 	buffer := func(r *Reader) { r.Buffer() }
-	str := func(r *Reader) { r.String() }
+	str := func(r *Reader) { _ = r.String() }
 	strs := func(r *Reader) { r.Strings() }
 	vec := func(r *Reader) { r.VectorLen(12) }
 	readers := map[string]read{"Buffer": buffer, "String": str, "Strings": strs, "VectorLen": vec}

@@ -477,6 +477,7 @@ func (wr *WhoAmIResponse) Encode(w *jute.Writer) {
 func (wr *WhoAmIResponse) Decode(r *jute.Reader) {
 	n := r.VectorLen(8)
 	if n < 0 {
+		wr.Infos = nil
 		return
 	}
 	wr.Infos = make([]ClientInfo, n)

@@ -1,0 +1,100 @@
+package fsm
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gozk/gozk/internal/jute"
+	"github.com/gozk/gozk/internal/proto"
+)
+
+// Entry is one change proposed to the replicated log. It carries everything apply
+// needs, so that apply is deterministic: the session, its identities for ACL
+// checks, and the proposer's wall-clock time.
+type Entry struct {
+	Op      proto.OpCode // a client write opcode, OpCreateSession, OpCloseSession or OpDeleteContainer
+	Session int64
+	Time    int64  // milliseconds since the Unix epoch, read by the proposer
+	Origin  uint64 // server holding the client request, for routing the result
+	ReqID   uint64 // origin-local request id
+	Auth    []proto.ID
+	// Timeout and Passwd describe a new session (OpCreateSession).
+	Timeout int32
+	Passwd  []byte
+	// Req is the request record: nil for createSession and closeSession.
+	Req proto.Record
+}
+
+// entryVersion tags the encoding so later versions can evolve it.
+const entryVersion = 1
+
+// ErrBadEntry is returned when an encoded entry cannot be decoded.
+var ErrBadEntry = errors.New("fsm: malformed entry")
+
+// Encode appends the entry's binary form to w.
+func (e *Entry) Encode(w *jute.Writer) {
+	w.Int(entryVersion)
+	w.Int(int32(e.Op))
+	w.Long(e.Session)
+	w.Long(e.Time)
+	w.Long(int64(e.Origin))
+	w.Long(int64(e.ReqID))
+	w.Int(int32(len(e.Auth)))
+	for i := range e.Auth {
+		e.Auth[i].Encode(w)
+	}
+	w.Int(e.Timeout)
+	w.Buffer(e.Passwd)
+	w.Bool(e.Req != nil)
+	if e.Req != nil {
+		e.Req.Encode(w)
+	}
+}
+
+// Marshal returns the entry's binary form.
+func (e *Entry) Marshal() []byte {
+	w := jute.NewWriter(make([]byte, 0, 128))
+	e.Encode(w)
+	return w.Bytes()
+}
+
+// Unmarshal decodes an entry produced by Marshal.
+func Unmarshal(b []byte) (*Entry, error) {
+	r := jute.NewReader(b)
+	if v := r.Int(); v != entryVersion {
+		return nil, fmt.Errorf("%w: version %d", ErrBadEntry, v)
+	}
+	e := &Entry{}
+	e.Op = proto.OpCode(r.Int())
+	e.Session = r.Long()
+	e.Time = r.Long()
+	e.Origin = uint64(r.Long())
+	e.ReqID = uint64(r.Long())
+	n := r.VectorLen(8)
+	if n > 0 {
+		e.Auth = make([]proto.ID, n)
+		for i := range e.Auth {
+			e.Auth[i].Decode(r)
+		}
+	}
+	e.Timeout = r.Int()
+	e.Passwd = r.Buffer()
+	if r.Bool() {
+		e.Req = requestRecord(e.Op)
+		if e.Req == nil {
+			return nil, fmt.Errorf("%w: op %v has no record", ErrBadEntry, e.Op)
+		}
+		e.Req.Decode(r)
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadEntry, err)
+	}
+	return e, nil
+}
+
+func requestRecord(op proto.OpCode) proto.Record {
+	if op == proto.OpDeleteContainer {
+		return &proto.PathRequest{}
+	}
+	return proto.NewRequest(op)
+}

@@ -1,0 +1,485 @@
+// Package fsm is gozk's deterministic state machine: the znode tree and the
+// session table, changed only by Apply(entry). Every rule of ZooKeeper's data
+// model that decides a write's outcome (paths, versions, ACLs, node types,
+// sequential names, ephemeral ownership, multi atomicity) is enforced here, at
+// apply time, so every server that applies the same entries in the same order
+// reaches the same state and the same results. The read operations are here too,
+// so the rules for what a client may see live in one place.
+//
+// FSM takes no locks: its owner serialises Apply against reads.
+package fsm
+
+import (
+	"fmt"
+
+	"github.com/gozk/gozk/internal/acl"
+	"github.com/gozk/gozk/internal/proto"
+	"github.com/gozk/gozk/internal/tree"
+	"github.com/gozk/gozk/internal/watch"
+)
+
+// Session is a client session known to every server.
+type Session struct {
+	ID      int64
+	Timeout int32 // negotiated, milliseconds
+	Passwd  []byte
+}
+
+// Result is the outcome of applying one entry.
+type Result struct {
+	Zxid int64
+	Err  proto.Err    // ErrOK or the ZooKeeper error of the request
+	Resp proto.Record // response body when Err is ErrOK (may be nil)
+	// Changes are the tree changes, in order, that may fire watches.
+	Changes []watch.Change
+	// Closed lists sessions removed by this entry.
+	Closed []int64
+}
+
+// FSM is the replicated state.
+type FSM struct {
+	tree     *tree.Tree
+	sessions map[int64]*Session
+	epoch    int64
+	counter  int64
+	zxid     int64
+}
+
+// New returns an empty state machine. extended enables TTL nodes
+// (extendedTypesEnabled).
+func New(extended bool) *FSM {
+	return &FSM{tree: tree.New(extended), sessions: make(map[int64]*Session)}
+}
+
+// Tree returns the tree, for reads under the owner's lock.
+func (f *FSM) Tree() *tree.Tree { return f.tree }
+
+// Zxid returns the zxid of the last applied entry.
+func (f *FSM) Zxid() int64 { return f.zxid }
+
+// Session returns a live session, or nil.
+func (f *FSM) Session(id int64) *Session { return f.sessions[id] }
+
+// SessionCount returns the number of live sessions.
+func (f *FSM) SessionCount() int { return len(f.sessions) }
+
+// EachSession calls fn for every live session (in no particular order).
+func (f *FSM) EachSession(fn func(*Session)) {
+	for _, s := range f.sessions {
+		fn(s)
+	}
+}
+
+// nextZxid advances the zxid for an entry of the given epoch (the raft term):
+// zxid = epoch<<32 | counter, the counter restarting in each new epoch.
+func (f *FSM) nextZxid(epoch int64) int64 {
+	if epoch > f.epoch {
+		f.epoch, f.counter = epoch, 0
+	}
+	f.counter++
+	f.zxid = f.epoch<<32 | f.counter
+	return f.zxid
+}
+
+// Apply applies e, which the log ordered with the given epoch, and returns its
+// result. Every entry takes a zxid, failed ones too, as in ZooKeeper.
+func (f *FSM) Apply(epoch int64, e *Entry) Result {
+	res := Result{Zxid: f.nextZxid(epoch)}
+	a := applier{f: f, e: e, zxid: res.Zxid, res: &res}
+	switch e.Op {
+	case proto.OpCreateSession:
+		f.sessions[e.Session] = &Session{ID: e.Session, Timeout: e.Timeout, Passwd: e.Passwd}
+	case proto.OpCloseSession:
+		a.closeSession(e.Session)
+	case proto.OpDeleteContainer:
+		res.Err = a.deleteContainer(e.Req.(*proto.PathRequest).Path)
+	case proto.OpMulti:
+		res.Resp, res.Err = a.multi(e.Req.(*proto.MultiRequest))
+	default:
+		if e.Session != 0 && f.sessions[e.Session] == nil {
+			res.Err = proto.ErrSessionExpired
+			break
+		}
+		var r MultiOpResult
+		r, res.Err = a.op(e.Op, e.Req)
+		if res.Err == proto.ErrOK {
+			res.Resp = r.response()
+		}
+	}
+	if res.Err != proto.ErrOK {
+		res.Changes = nil
+	}
+	return res
+}
+
+// MultiOpResult is the outcome of one write operation.
+type MultiOpResult struct {
+	Op   proto.OpCode
+	Path string
+	Stat proto.Stat
+}
+
+func (r MultiOpResult) response() proto.Record {
+	switch r.Op {
+	case proto.OpCreate:
+		return &proto.PathResponse{Path: r.Path}
+	case proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL:
+		return &proto.Create2Response{Path: r.Path, Stat: r.Stat}
+	case proto.OpSetData, proto.OpSetACL, proto.OpCheck:
+		return &proto.StatResponse{Stat: r.Stat}
+	}
+	return nil
+}
+
+// applier applies one entry, keeping an undo log so a failed multi leaves no trace.
+type applier struct {
+	f    *FSM
+	e    *Entry
+	zxid int64
+	res  *Result
+	undo []func()
+}
+
+func (a *applier) change(t proto.EventType, path string) {
+	a.res.Changes = append(a.res.Changes, watch.Change{Type: t, Path: path})
+}
+
+func (a *applier) rollback() {
+	for i := len(a.undo) - 1; i >= 0; i-- {
+		a.undo[i]()
+	}
+	a.undo = nil
+	a.res.Changes = nil
+}
+
+func (a *applier) checkACL(n *tree.Node, perm int32) proto.Err {
+	if acl.Check(n.ACL, perm, a.e.Auth) {
+		return proto.ErrOK
+	}
+	return proto.ErrNoAuth
+}
+
+// op applies one write operation (alone or inside a multi).
+func (a *applier) op(op proto.OpCode, req proto.Record) (MultiOpResult, proto.Err) {
+	switch op {
+	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL:
+		return a.create(op, req.(*proto.CreateRequest))
+	case proto.OpDelete:
+		r := req.(*proto.PathVersionRequest)
+		return MultiOpResult{Op: op}, a.delete(r.Path, r.Version)
+	case proto.OpSetData:
+		return a.setData(req.(*proto.SetDataRequest))
+	case proto.OpSetACL:
+		return a.setACL(req.(*proto.SetACLRequest))
+	case proto.OpCheck:
+		return a.check(req.(*proto.PathVersionRequest))
+	}
+	return MultiOpResult{}, proto.ErrUnimplemented
+}
+
+// nextVersion is ZooKeeper's checkAndIncVersion.
+func nextVersion(cur, expected int32) (int32, proto.Err) {
+	if expected != -1 && expected != cur {
+		return 0, proto.ErrBadVersion
+	}
+	if cur+1 == -1 {
+		return 0, proto.ErrOK
+	}
+	return cur + 1, proto.ErrOK
+}
+
+func lastSlash(path string) int {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasNUL(path string) bool {
+	for i := 0; i < len(path); i++ {
+		if path[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *applier) create(op proto.OpCode, r *proto.CreateRequest) (MultiOpResult, proto.Err) {
+	t := a.f.tree
+	mode := r.Flags
+	if !mode.Valid() {
+		return MultiOpResult{}, proto.ErrBadArguments
+	}
+	ttl := int64(-1)
+	if op == proto.OpCreateTTL {
+		ttl = r.TTL
+	}
+	if mode.TTL() && !t.Extended() {
+		return MultiOpResult{}, proto.ErrUnimplemented
+	}
+	if mode.TTL() {
+		if ttl <= 0 || ttl > tree.MaxTTL {
+			return MultiOpResult{}, proto.ErrBadArguments
+		}
+	} else if ttl >= 0 {
+		return MultiOpResult{}, proto.ErrBadArguments
+	}
+	path := r.Path
+	slash := lastSlash(path)
+	if slash < 0 || hasNUL(path) {
+		return MultiOpResult{}, proto.ErrBadArguments
+	}
+	acls, err := acl.Fixup(r.ACL, a.e.Auth)
+	if err != nil {
+		return MultiOpResult{}, proto.ErrInvalidACL
+	}
+	parentPath := path[:slash]
+	if parentPath == "" {
+		parentPath = "/"
+	}
+	parent := t.Get(parentPath)
+	if parent == nil {
+		return MultiOpResult{}, proto.ErrNoNode
+	}
+	if e := a.checkACL(parent, proto.PermCreate); e != proto.ErrOK {
+		return MultiOpResult{}, e
+	}
+	if mode.Sequential() {
+		path += fmt.Sprintf("%010d", parent.Cversion)
+	}
+	if tree.ValidatePath(path) != nil {
+		return MultiOpResult{}, proto.ErrBadArguments
+	}
+	if t.Get(path) != nil {
+		return MultiOpResult{}, proto.ErrNodeExists
+	}
+	if t.Kind(parent) == tree.Ephemeral {
+		return MultiOpResult{}, proto.ErrNoChildrenForEphemerals
+	}
+	var owner int64
+	switch {
+	case op == proto.OpCreateContainer:
+		owner = tree.ContainerOwner
+	case op == proto.OpCreateTTL:
+		owner = tree.TTLOwner(ttl)
+	case mode.Ephemeral():
+		owner = a.e.Session
+	}
+	if owner == a.e.Session && owner != 0 && a.f.sessions[owner] == nil {
+		return MultiOpResult{}, proto.ErrSessionExpired
+	}
+	n := &tree.Node{
+		Data: r.Data, ACL: acls,
+		Czxid: a.zxid, Mzxid: a.zxid, Pzxid: a.zxid,
+		Ctime: a.e.Time, Mtime: a.e.Time,
+		EphemeralOwner: owner,
+	}
+	savedCv, savedPz := parent.Cversion, parent.Pzxid
+	t.Add(path, n)
+	a.undo = append(a.undo, func() {
+		t.Remove(path, 0)
+		parent.Cversion, parent.Pzxid = savedCv, savedPz
+	})
+	a.change(proto.EventNodeCreated, path)
+	return MultiOpResult{Op: op, Path: path, Stat: n.Stat()}, proto.ErrOK
+}
+
+func isSpecial(path string) bool {
+	return path == "/" || path == tree.ZooKeeperPath || path == tree.QuotaPath || path == tree.ConfigPath
+}
+
+func (a *applier) delete(path string, version int32) proto.Err {
+	t := a.f.tree
+	slash := lastSlash(path)
+	if slash < 0 || hasNUL(path) || isSpecial(path) {
+		return proto.ErrBadArguments
+	}
+	parentPath := path[:slash]
+	if parentPath == "" {
+		parentPath = "/"
+	}
+	parent := t.Get(parentPath)
+	if parent == nil {
+		return proto.ErrNoNode
+	}
+	if e := a.checkACL(parent, proto.PermDelete); e != proto.ErrOK {
+		return e
+	}
+	n := t.Get(path)
+	if n == nil {
+		return proto.ErrNoNode
+	}
+	if _, e := nextVersion(n.Version, version); e != proto.ErrOK {
+		return e
+	}
+	if n.NumChildren() > 0 {
+		return proto.ErrNotEmpty
+	}
+	a.remove(path, n, parent)
+	return proto.ErrOK
+}
+
+// remove deletes a childless node, with undo and change records.
+func (a *applier) remove(path string, n, parent *tree.Node) {
+	t := a.f.tree
+	savedCv, savedPz := parent.Cversion, parent.Pzxid
+	t.Remove(path, a.zxid)
+	a.undo = append(a.undo, func() {
+		t.Add(path, n)
+		parent.Cversion, parent.Pzxid = savedCv, savedPz
+	})
+	a.change(proto.EventNodeDeleted, path)
+}
+
+func (a *applier) setData(r *proto.SetDataRequest) (MultiOpResult, proto.Err) {
+	t := a.f.tree
+	if tree.ValidatePath(r.Path) != nil {
+		return MultiOpResult{}, proto.ErrBadArguments
+	}
+	n := t.Get(r.Path)
+	if n == nil {
+		return MultiOpResult{}, proto.ErrNoNode
+	}
+	if e := a.checkACL(n, proto.PermWrite); e != proto.ErrOK {
+		return MultiOpResult{}, e
+	}
+	v, e := nextVersion(n.Version, r.Version)
+	if e != proto.ErrOK {
+		return MultiOpResult{}, e
+	}
+	old := *n
+	t.SetData(r.Path, n, r.Data)
+	n.Version, n.Mzxid, n.Mtime = v, a.zxid, a.e.Time
+	a.undo = append(a.undo, func() {
+		t.SetData(r.Path, n, old.Data)
+		n.Version, n.Mzxid, n.Mtime = old.Version, old.Mzxid, old.Mtime
+	})
+	a.change(proto.EventNodeDataChanged, r.Path)
+	return MultiOpResult{Op: proto.OpSetData, Path: r.Path, Stat: n.Stat()}, proto.ErrOK
+}
+
+func (a *applier) setACL(r *proto.SetACLRequest) (MultiOpResult, proto.Err) {
+	t := a.f.tree
+	if tree.ValidatePath(r.Path) != nil {
+		return MultiOpResult{}, proto.ErrBadArguments
+	}
+	acls, err := acl.Fixup(r.ACL, a.e.Auth)
+	if err != nil {
+		return MultiOpResult{}, proto.ErrInvalidACL
+	}
+	n := t.Get(r.Path)
+	if n == nil {
+		return MultiOpResult{}, proto.ErrNoNode
+	}
+	if e := a.checkACL(n, proto.PermAdmin); e != proto.ErrOK {
+		return MultiOpResult{}, e
+	}
+	v, e := nextVersion(n.Aversion, r.Version)
+	if e != proto.ErrOK {
+		return MultiOpResult{}, e
+	}
+	oldACL, oldV := n.ACL, n.Aversion
+	n.ACL, n.Aversion = acls, v
+	a.undo = append(a.undo, func() { n.ACL, n.Aversion = oldACL, oldV })
+	return MultiOpResult{Op: proto.OpSetACL, Path: r.Path, Stat: n.Stat()}, proto.ErrOK
+}
+
+func (a *applier) check(r *proto.PathVersionRequest) (MultiOpResult, proto.Err) {
+	if tree.ValidatePath(r.Path) != nil {
+		return MultiOpResult{}, proto.ErrBadArguments
+	}
+	n := a.f.tree.Get(r.Path)
+	if n == nil {
+		return MultiOpResult{}, proto.ErrNoNode
+	}
+	if e := a.checkACL(n, proto.PermRead); e != proto.ErrOK {
+		return MultiOpResult{}, e
+	}
+	if _, e := nextVersion(n.Version, r.Version); e != proto.ErrOK {
+		return MultiOpResult{}, e
+	}
+	return MultiOpResult{Op: proto.OpCheck, Path: r.Path, Stat: n.Stat()}, proto.ErrOK
+}
+
+// multi applies every operation or none. On failure the results are OK (0) for
+// the operations before the failing one, its error, and RUNTIMEINCONSISTENCY for
+// those after it, each as an error result, exactly as ZooKeeper reports them; the
+// reply header itself carries no error.
+func (a *applier) multi(m *proto.MultiRequest) (proto.Record, proto.Err) {
+	resp := &proto.MultiResponse{Results: make([]proto.MultiResult, len(m.Ops))}
+	failed := -1
+	var failErr proto.Err
+	if a.e.Session != 0 && a.f.sessions[a.e.Session] == nil {
+		failed, failErr = 0, proto.ErrSessionExpired
+	}
+	for i := 0; failed < 0 && i < len(m.Ops); i++ {
+		op := m.Ops[i]
+		r, e := a.op(op.Type, op.Req)
+		if e != proto.ErrOK {
+			failed, failErr = i, e
+			break
+		}
+		resp.Results[i] = proto.MultiResult{Type: op.Type, Path: r.Path, Stat: r.Stat}
+	}
+	if failed < 0 {
+		return resp, proto.ErrOK
+	}
+	a.rollback()
+	for i := range resp.Results {
+		e := proto.ErrOK
+		switch {
+		case i == failed:
+			e = failErr
+		case i > failed:
+			e = proto.ErrRuntimeInconsistency
+		}
+		resp.Results[i] = proto.MultiResult{Type: proto.OpError, Err: e}
+	}
+	// The multi as a whole succeeds at the protocol level; keep the response.
+	a.res.Resp = resp
+	return resp, proto.ErrOK
+}
+
+// closeSession deletes the session's ephemerals (in path order) and forgets it.
+func (a *applier) closeSession(id int64) {
+	t := a.f.tree
+	for _, p := range t.Ephemerals(id) {
+		n := t.Get(p)
+		a.remove(p, n, t.Get(tree.Parent(p)))
+	}
+	a.undo = nil
+	if _, ok := a.f.sessions[id]; ok {
+		delete(a.f.sessions, id)
+		a.res.Closed = append(a.res.Closed, id)
+	}
+}
+
+// deleteContainer removes an empty container that had children, or an empty TTL
+// node whose TTL has passed since its last change, judged at apply time with the
+// entry's time.
+func (a *applier) deleteContainer(path string) proto.Err {
+	t := a.f.tree
+	n := t.Get(path)
+	if n == nil {
+		return proto.ErrNoNode
+	}
+	if n.NumChildren() > 0 {
+		return proto.ErrNotEmpty
+	}
+	switch t.Kind(n) {
+	case tree.Container:
+		if n.Cversion == 0 {
+			return proto.ErrBadVersion // never had a child: kept, as in ZooKeeper
+		}
+	case tree.TTL:
+		if a.e.Time-n.Mtime <= tree.TTLOf(n.EphemeralOwner) {
+			return proto.ErrBadVersion
+		}
+	default:
+		return proto.ErrBadVersion
+	}
+	a.remove(path, n, t.Get(tree.Parent(path)))
+	return proto.ErrOK
+}

@@ -1,0 +1,100 @@
+// Package replication orders gozk's log entries and hands them, in order, to the
+// state machine on every server. The server sees it through Log; Local is the
+// single-server implementation used by a standalone server. Entries are opaque
+// bytes here: encoding them is package fsm's business.
+package replication
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrStopped is returned by a Log that has been stopped.
+var ErrStopped = errors.New("replication: stopped")
+
+// StateMachine receives committed entries in log order from exactly one goroutine.
+type StateMachine interface {
+	// Apply applies the entry at index, ordered in the given term (the zxid epoch).
+	Apply(term, index uint64, data []byte)
+}
+
+// Log is the replication seam the server uses.
+type Log interface {
+	// Propose submits an entry. The result is learned when the state machine
+	// applies it; a proposal may be lost (leader change), so callers wait with a
+	// timeout. Proposals from one goroutine are ordered as submitted.
+	Propose(ctx context.Context, data []byte) error
+	// ReadIndex returns once every entry committed before the call has been
+	// applied locally (ZooKeeper's sync).
+	ReadIndex(ctx context.Context) error
+	// IsLeader reports whether this server may expire sessions and run the
+	// container sweeper.
+	IsLeader() bool
+	// Stop stops the log; pending proposals are dropped.
+	Stop()
+}
+
+// Local is a one-server log: proposals are ordered by a channel and applied by a
+// single goroutine, in term 1.
+type Local struct {
+	sm    StateMachine
+	propc chan []byte
+	stopc chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	index uint64 // last applied index, owned by run
+}
+
+// NewLocal starts a Local log applying to sm.
+func NewLocal(sm StateMachine) *Local {
+	l := &Local{sm: sm, propc: make(chan []byte, 1024), stopc: make(chan struct{}), done: make(chan struct{})}
+	go l.run()
+	return l
+}
+
+func (l *Local) run() {
+	defer close(l.done)
+	for {
+		select {
+		case <-l.stopc:
+			return
+		case d := <-l.propc:
+			l.index++
+			l.sm.Apply(1, l.index, d)
+		}
+	}
+}
+
+// Propose queues data for ordering and apply.
+func (l *Local) Propose(ctx context.Context, data []byte) error {
+	select {
+	case l.propc <- data:
+		return nil
+	case <-l.stopc:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ReadIndex returns at once: a single server is always up to date with itself,
+// and the server's per-session ordering already waits for the session's own
+// earlier writes.
+func (l *Local) ReadIndex(ctx context.Context) error {
+	select {
+	case <-l.stopc:
+		return ErrStopped
+	default:
+		return ctx.Err()
+	}
+}
+
+// IsLeader is always true for a single server.
+func (l *Local) IsLeader() bool { return true }
+
+// Stop stops applying.
+func (l *Local) Stop() {
+	l.once.Do(func() { close(l.stopc) })
+	<-l.done
+}

@@ -1,0 +1,553 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gozk/gozk/internal/acl"
+	"github.com/gozk/gozk/internal/fsm"
+	"github.com/gozk/gozk/internal/jute"
+	"github.com/gozk/gozk/internal/proto"
+)
+
+// handshakeTimeout bounds how long a new connection may take to send its
+// ConnectRequest (ZooKeeper's sessionless connection timeout).
+const handshakeTimeout = 10 * time.Second
+
+// maxQueuedBytes bounds a connection's unsent output; a client that reads
+// slower than its events and replies arrive is disconnected.
+const maxQueuedBytes = 64 << 20
+
+type itemKind uint8
+
+const (
+	kindRead itemKind = iota
+	kindWrite
+	kindPing
+	kindReply // a precomputed header-only reply (auth, unknown opcode, bad request)
+)
+
+// item is one request in a connection's FIFO pipeline.
+type item struct {
+	kind   itemKind
+	hdr    proto.RequestHeader
+	req    proto.Record
+	auth   []proto.ID
+	result chan fsm.Result
+	err    proto.Err // kindReply
+	close  bool      // close the connection after this reply
+	start  time.Time
+}
+
+// conn is one client connection. Its reader, processor and writer goroutines
+// are described in the package comment.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	br     *bufio.Reader
+	id     uint64
+	ip     string
+	remote string
+	log    *slog.Logger
+
+	session    atomic.Int64
+	timeout    time.Duration // negotiated; fixed after the handshake
+	closingReq atomic.Uint64 // request id of this connection's closeSession
+
+	authMu sync.Mutex
+	auth   []proto.ID // replaced, never changed in place
+
+	pending chan *item
+	out     outbox
+	done    chan struct{}
+	once    sync.Once
+
+	created  time.Time
+	cstats   connStats
+	lastOp   atomic.Value // string
+	lastCxid atomic.Int32
+	lastZxid atomic.Int64
+}
+
+func newConn(s *Server, nc net.Conn, id uint64, ip string) *conn {
+	c := &conn{
+		s: s, nc: nc, id: id, ip: ip, remote: nc.RemoteAddr().String(),
+		br:      bufio.NewReaderSize(nc, 16<<10),
+		pending: make(chan *item, s.opts.MaxOutstanding),
+		done:    make(chan struct{}),
+		created: time.Now(),
+		auth:    []proto.ID{acl.IPIdentity(nc.RemoteAddr().String())},
+	}
+	c.log = s.log.With("conn", c.remote)
+	c.out.init()
+	c.cstats.reset()
+	c.lastOp.Store("NA")
+	return c
+}
+
+func (c *conn) sessionID() int64 { return c.session.Load() }
+
+func (c *conn) authIDs() []proto.ID {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	return c.auth
+}
+
+func (c *conn) addAuth(ids []proto.ID) {
+	c.authMu.Lock()
+	defer c.authMu.Unlock()
+	next := make([]proto.ID, len(c.auth), len(c.auth)+len(ids))
+	copy(next, c.auth)
+	for _, id := range ids {
+		dup := false
+		for _, have := range next {
+			if have == id {
+				dup = true
+			}
+		}
+		if !dup {
+			next = append(next, id)
+		}
+	}
+	c.auth = next
+}
+
+// shutdown closes the connection once; the goroutines notice and exit.
+func (c *conn) shutdown(reason string) {
+	c.once.Do(func() {
+		c.log.Debug("closing connection", "reason", reason, "session", fmt.Sprintf("0x%x", c.sessionID()))
+		close(c.done)
+		c.out.close()
+		c.nc.Close()
+		c.s.forget(c)
+	})
+}
+
+func (c *conn) serve() {
+	defer c.shutdown("connection ended")
+	ok, err := c.handshake()
+	if err != nil {
+		c.logReadErr("handshake", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	go c.writeLoop()
+	go c.processLoop()
+	c.readLoop()
+}
+
+func (c *conn) logReadErr(stage string, err error) {
+	switch {
+	case errors.Is(err, io.EOF):
+		c.log.Debug("client closed the connection", "stage", stage)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.log.Info("connection timed out; closing", "stage", stage)
+	case errors.Is(err, net.ErrClosed):
+	default:
+		c.log.Warn("closing connection", "stage", stage, "err", err)
+	}
+}
+
+// maxFrame is jute.maxbuffer: ZooKeeper closes a connection that announces a
+// longer frame ("Len error").
+func (c *conn) maxFrame() int { return c.s.opts.MaxBuffer }
+
+// handshake reads the first frame: a four-letter word or a ConnectRequest. It
+// reports whether the connection goes on to serve requests.
+func (c *conn) handshake() (bool, error) {
+	c.nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	head, err := c.br.Peek(4)
+	if err != nil {
+		return false, err
+	}
+	if word := string(head); fourLetterWords[word] != nil {
+		c.s.fourLetter(word, c.nc)
+		return false, nil
+	}
+	frame, err := jute.ReadFrame(c.br, nil, c.maxFrame())
+	if err != nil {
+		return false, err
+	}
+	c.s.stats.received.Add(1)
+	var req proto.ConnectRequest
+	r := jute.NewReader(frame)
+	req.Decode(r)
+	if err := r.Err(); err != nil {
+		return false, fmt.Errorf("malformed ConnectRequest: %w", err)
+	}
+	if req.ProtocolVersion != proto.ProtocolVersion {
+		return false, fmt.Errorf("unsupported protocol version %d", req.ProtocolVersion)
+	}
+	if z := c.s.lastZxid(); req.LastZxidSeen > z {
+		c.log.Info("refusing session: client has seen a later zxid; it must try another server",
+			"clientZxid", fmt.Sprintf("0x%x", req.LastZxidSeen), "ourZxid", fmt.Sprintf("0x%x", z))
+		return false, nil
+	}
+	timeout := time.Duration(req.TimeOut) * time.Millisecond
+	timeout = min(max(timeout, c.s.opts.MinSessionTimeout), c.s.opts.MaxSessionTimeout)
+	c.timeout = timeout
+	resp := proto.ConnectResponse{HasReadOnly: req.HasReadOnly, TimeOut: int32(timeout.Milliseconds())}
+	valid := true
+	if req.SessionID == 0 {
+		id := c.s.ids.Next()
+		pw := newPassword()
+		_, ch, err := c.s.propose(&fsm.Entry{Op: proto.OpCreateSession, Session: id, Timeout: resp.TimeOut, Passwd: pw})
+		if err != nil {
+			return false, fmt.Errorf("creating session: %w", err)
+		}
+		select {
+		case <-ch:
+		case <-c.done:
+			return false, net.ErrClosed
+		case <-time.After(timeout):
+			return false, fmt.Errorf("creating session: timed out")
+		}
+		resp.SessionID, resp.Passwd = id, pw
+	} else {
+		valid = c.s.reopen(req.SessionID, req.Passwd)
+		if valid {
+			resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
+		} else {
+			resp.TimeOut, resp.Passwd = 0, make([]byte, proto.PasswordLen)
+			c.log.Info("session expired or invalid password", "session", fmt.Sprintf("0x%x", req.SessionID))
+		}
+	}
+	w := jute.NewWriter(nil)
+	off := w.BeginFrame()
+	resp.Encode(w)
+	w.EndFrame(off)
+	c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := c.nc.Write(w.Bytes()); err != nil {
+		return false, err
+	}
+	c.s.stats.sent.Add(1)
+	if !valid {
+		return false, nil
+	}
+	c.bind(resp.SessionID)
+	c.log.Debug("session established", "session", fmt.Sprintf("0x%x", resp.SessionID), "timeout", timeout)
+	return true, nil
+}
+
+// bind makes c the connection of session id on this server, closing any older one.
+func (c *conn) bind(id int64) {
+	c.session.Store(id)
+	c.s.connsMu.Lock()
+	old := c.s.bySession[id]
+	c.s.bySession[id] = c
+	c.s.connsMu.Unlock()
+	if old != nil && old != c {
+		old.shutdown("session moved to a new connection")
+	}
+	c.s.tracker.Touch(id, time.Now())
+}
+
+func (c *conn) readLoop() {
+	var buf []byte
+	r := jute.NewReader(nil)
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+		frame, err := jute.ReadFrame(c.br, buf, c.maxFrame())
+		if err != nil {
+			c.logReadErr("request", err)
+			return
+		}
+		if cap(frame) <= 64<<10 {
+			buf = frame[:0] // decoded records copy what they keep
+		}
+		c.s.stats.received.Add(1)
+		c.cstats.received.Add(1)
+		r.Reset(frame)
+		it := &item{start: time.Now()}
+		it.hdr.Decode(r)
+		if r.Err() != nil {
+			c.log.Warn("malformed request header; closing", "len", len(frame))
+			return
+		}
+		c.s.tracker.Touch(c.sessionID(), it.start)
+		if !c.decode(r, it) {
+			return
+		}
+		select {
+		case c.pending <- it:
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// decode turns a request frame into a pipeline item; false closes the connection.
+func (c *conn) decode(r *jute.Reader, it *item) bool {
+	op := it.hdr.Type
+	switch op {
+	case proto.OpPing:
+		it.kind = kindPing
+		return true
+	case proto.OpAuth:
+		return c.authenticate(r, it)
+	case proto.OpCloseSession:
+		return c.submit(it, &fsm.Entry{Op: op, Session: c.sessionID()}, true)
+	case proto.OpWhoAmI:
+		it.kind, it.auth = kindRead, c.authIDs()
+		return true
+	}
+	rec := proto.NewRequest(op)
+	if rec == nil {
+		c.log.Warn("unknown opcode", "op", int32(op), "xid", it.hdr.Xid)
+		it.kind, it.err = kindReply, proto.ErrUnimplemented
+		return true
+	}
+	rec.Decode(r)
+	if err := r.Err(); err == nil {
+		err = checkMulti(op, rec)
+		if err != nil {
+			r.Fail(err)
+		}
+	}
+	if err := r.Err(); err != nil {
+		c.log.Warn("malformed request", "op", op.String(), "xid", it.hdr.Xid, "err", err)
+		it.kind, it.err = kindReply, proto.ErrMarshallingError
+		return true
+	}
+	it.req = rec
+	if proto.IsWrite(op) {
+		return c.submit(it, &fsm.Entry{Op: op, Session: c.sessionID(), Auth: c.authIDs(), Req: rec}, false)
+	}
+	it.kind, it.auth = kindRead, c.authIDs()
+	return true
+}
+
+// checkMulti rejects sub-operations of the wrong kind: multi takes writes,
+// multiRead takes getData and getChildren.
+func checkMulti(op proto.OpCode, rec proto.Record) error {
+	m, ok := rec.(*proto.MultiRequest)
+	if !ok {
+		return nil
+	}
+	for _, sub := range m.Ops {
+		read := sub.Type == proto.OpGetData || sub.Type == proto.OpGetChildren
+		if read != (op == proto.OpMultiRead) {
+			return fmt.Errorf("operation %v not allowed in %v", sub.Type, op)
+		}
+	}
+	return nil
+}
+
+func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
+	id, ch, err := c.s.propose(e)
+	if err != nil {
+		c.log.Warn("cannot submit write; closing", "op", e.Op.String(), "err", err)
+		return false
+	}
+	if closing {
+		c.closingReq.Store(id)
+		it.close = true
+	}
+	it.kind, it.result = kindWrite, ch
+	return true
+}
+
+func (c *conn) authenticate(r *jute.Reader, it *item) bool {
+	var ap proto.AuthPacket
+	ap.Decode(r)
+	it.kind = kindReply
+	if r.Err() != nil {
+		c.log.Warn("malformed auth packet; closing", "err", r.Err())
+		it.err, it.close = proto.ErrAuthFailed, true
+		return true
+	}
+	ids, err := acl.Authenticate(ap.Scheme, ap.Auth, c.s.opts.SuperDigest)
+	if err != nil {
+		c.log.Warn("authentication failed; closing", "scheme", ap.Scheme, "err", err)
+		it.err, it.close = proto.ErrAuthFailed, true
+		return true
+	}
+	c.addAuth(ids)
+	it.err = proto.ErrOK
+	return true
+}
+
+func (c *conn) processLoop() {
+	for {
+		select {
+		case it := <-c.pending:
+			if !c.process(it) {
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// process answers one request; false ends the connection.
+func (c *conn) process(it *item) bool {
+	hdr := proto.ReplyHeader{Xid: it.hdr.Xid}
+	var resp proto.Record
+	switch it.kind {
+	case kindPing:
+		hdr.Zxid = c.s.lastZxid()
+	case kindReply:
+		hdr.Err = it.err
+		if it.hdr.Type != proto.OpAuth {
+			hdr.Zxid = c.s.lastZxid()
+		}
+	case kindWrite:
+		var res fsm.Result
+		select {
+		case res = <-it.result:
+		case <-c.done:
+			return false
+		}
+		hdr.Zxid, hdr.Err = res.Zxid, res.Err
+		if res.Err == proto.ErrOK {
+			resp = res.Resp
+		}
+	case kindRead:
+		hdr.Zxid, hdr.Err, resp = c.s.read(c, it)
+	}
+	c.recordReply(it, &hdr)
+	if !c.out.frame(func(w *jute.Writer) {
+		hdr.Encode(w)
+		if hdr.Err == proto.ErrOK && resp != nil {
+			resp.Encode(w)
+		}
+	}) {
+		c.shutdown("output queue overflow")
+		return false
+	}
+	if it.close {
+		c.out.closeAfterFlush()
+		return false
+	}
+	return true
+}
+
+func (c *conn) recordReply(it *item, hdr *proto.ReplyHeader) {
+	lat := time.Since(it.start)
+	c.s.stats.sent.Add(1)
+	c.s.stats.observe(lat)
+	c.cstats.sent.Add(1)
+	c.cstats.observe(lat)
+	c.lastOp.Store(opAbbrev(it.hdr.Type))
+	if it.hdr.Xid >= 0 {
+		c.lastCxid.Store(it.hdr.Xid)
+	}
+	c.lastZxid.Store(hdr.Zxid)
+}
+
+// sendEvent queues a watch notification. Called from apply.
+func (c *conn) sendEvent(zxid int64, ev *proto.WatcherEvent) {
+	hdr := proto.ReplyHeader{Xid: proto.XidNotification, Zxid: zxid}
+	if !c.out.frame(func(w *jute.Writer) {
+		hdr.Encode(w)
+		ev.Encode(w)
+	}) {
+		go c.shutdown("output queue overflow")
+	}
+}
+
+func (c *conn) writeLoop() {
+	for {
+		select {
+		case <-c.out.wake:
+		case <-c.done:
+			return
+		}
+		b, closing := c.out.take()
+		if len(b) > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+			if _, err := c.nc.Write(b); err != nil {
+				c.log.Debug("write failed; closing", "err", err)
+				c.shutdown("write failed")
+				return
+			}
+			c.out.recycle(b)
+		}
+		if closing {
+			c.shutdown("session closed")
+			return
+		}
+	}
+}
+
+// outbox is a connection's queue of encoded frames, filled by the processor and
+// by apply, drained by the writer in one write per wake-up.
+type outbox struct {
+	mu      sync.Mutex
+	cur     *jute.Writer
+	spare   []byte
+	closed  bool
+	closing bool
+	wake    chan struct{}
+}
+
+func (o *outbox) init() {
+	o.cur = jute.NewWriter(make([]byte, 0, 4096))
+	o.wake = make(chan struct{}, 1)
+}
+
+// frame encodes one length-prefixed frame; false if the outbox is closed or full.
+func (o *outbox) frame(fn func(w *jute.Writer)) bool {
+	o.mu.Lock()
+	if o.closed || o.closing {
+		o.mu.Unlock()
+		return !o.closed
+	}
+	off := o.cur.BeginFrame()
+	fn(o.cur)
+	o.cur.EndFrame(off)
+	full := o.cur.Len() > maxQueuedBytes
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return !full
+}
+
+func (o *outbox) take() ([]byte, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b := o.cur.Bytes()
+	o.cur = jute.NewWriter(o.spare[:0])
+	o.spare = nil
+	return b, o.closing
+}
+
+func (o *outbox) recycle(b []byte) {
+	if cap(b) > 1<<20 {
+		return
+	}
+	o.mu.Lock()
+	if o.spare == nil {
+		o.spare = b[:0]
+	}
+	o.mu.Unlock()
+}
+
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+}
+
+func (o *outbox) closeAfterFlush() {
+	o.mu.Lock()
+	o.closing = true
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}

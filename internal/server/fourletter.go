@@ -1,0 +1,313 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Version is the ZooKeeper version gozk reports: the protocol level it
+// implements, then gozk's own version.
+const Version = "3.9.3-gozk-0.1.0"
+
+// fourLetterWords maps every four-letter word ZooKeeper knows to gozk's handler
+// (nil for words gozk recognises but does not implement: they answer with a note).
+var fourLetterWords = map[string]func(*Server, io.Writer){
+	"ruok": (*Server).cmdRuok, "srvr": (*Server).cmdSrvr, "stat": (*Server).cmdStat,
+	"mntr": (*Server).cmdMntr, "conf": (*Server).cmdConf, "cons": (*Server).cmdCons,
+	"crst": (*Server).cmdCrst, "srst": (*Server).cmdSrst, "envi": (*Server).cmdEnvi,
+	"wchs": (*Server).cmdWchs, "wchc": (*Server).cmdWchc, "wchp": (*Server).cmdWchp,
+	"dirs": (*Server).cmdDirs, "isro": (*Server).cmdIsro, "dump": (*Server).cmdDump,
+	"hash": (*Server).cmdHash, "gtmk": (*Server).cmdGtmk, "stmk": (*Server).cmdGtmk,
+}
+
+// FourLetterWordNames returns every known word, sorted.
+func FourLetterWordNames() []string {
+	out := make([]string, 0, len(fourLetterWords))
+	for w := range fourLetterWords {
+		out = append(out, w)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fourLetter answers a four-letter word on a fresh connection and closes it.
+func (s *Server) fourLetter(word string, nc net.Conn) {
+	nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	if !s.opts.FourLetterWords[word] {
+		fmt.Fprintf(&b, "%s is not executed because it is not in the whitelist.\n", word)
+	} else {
+		fourLetterWords[word](s, &b)
+	}
+	io.WriteString(nc, b.String())
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	s.log.Debug("four-letter word", "word", word, "remote", nc.RemoteAddr().String())
+}
+
+func (s *Server) mode() string {
+	if s.opts.ID == 0 {
+		return "standalone"
+	}
+	if s.repl.IsLeader() {
+		return "leader"
+	}
+	return "follower"
+}
+
+func (s *Server) cmdRuok(w io.Writer) { io.WriteString(w, "imok") }
+
+func (s *Server) writeServerStats(w io.Writer) {
+	mn, avg, mx := s.stats.lat.get()
+	s.mu.RLock()
+	zxid, nodes := s.fsm.Zxid(), s.fsm.Tree().Len()
+	s.mu.RUnlock()
+	fmt.Fprintf(w, "Latency min/avg/max: %d/%.4f/%d\n", mn, avg, mx)
+	fmt.Fprintf(w, "Received: %d\n", s.stats.received.Load())
+	fmt.Fprintf(w, "Sent: %d\n", s.stats.sent.Load())
+	fmt.Fprintf(w, "Connections: %d\n", s.connCount())
+	fmt.Fprintf(w, "Outstanding: %d\n", s.outstanding())
+	fmt.Fprintf(w, "Zxid: 0x%x\n", zxid)
+	fmt.Fprintf(w, "Mode: %s\n", s.mode())
+	fmt.Fprintf(w, "Node count: %d\n", nodes)
+}
+
+func (s *Server) cmdSrvr(w io.Writer) {
+	fmt.Fprintf(w, "Zookeeper version: %s, built on %s\n", Version, "gozk")
+	s.writeServerStats(w)
+}
+
+func (s *Server) cmdStat(w io.Writer) {
+	fmt.Fprintf(w, "Zookeeper version: %s, built on %s\n", Version, "gozk")
+	io.WriteString(w, "Clients:\n")
+	for _, c := range s.snapshotConns() {
+		fmt.Fprintf(w, " /%s[1](queued=%d,recved=%d,sent=%d)\n", c.remote, len(c.pending), c.cstats.received.Load(), c.cstats.sent.Load())
+	}
+	io.WriteString(w, "\n")
+	s.writeServerStats(w)
+}
+
+func (s *Server) connCount() int {
+	s.connsMu.RLock()
+	defer s.connsMu.RUnlock()
+	return len(s.conns)
+}
+
+func (s *Server) outstanding() int {
+	n := 0
+	for _, c := range s.snapshotConns() {
+		n += len(c.pending)
+	}
+	return n
+}
+
+func (s *Server) snapshotConns() []*conn {
+	s.connsMu.RLock()
+	out := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		out = append(out, c)
+	}
+	s.connsMu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func (s *Server) cmdCons(w io.Writer) {
+	for _, c := range s.snapshotConns() {
+		mn, avg, mx := c.cstats.lat.get()
+		fmt.Fprintf(w, " /%s[1](queued=%d,recved=%d,sent=%d,sid=0x%x,lop=%s,est=%d,to=%d,lcxid=0x%x,lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%.4f,maxlat=%d)\n",
+			c.remote, len(c.pending), c.cstats.received.Load(), c.cstats.sent.Load(), c.sessionID(),
+			c.lastOp.Load().(string), c.created.UnixMilli(), c.timeout.Milliseconds(), c.lastCxid.Load(),
+			c.lastZxid.Load(), time.Now().UnixMilli(), mx, mn, avg, mx)
+	}
+	io.WriteString(w, "\n")
+}
+
+func (s *Server) cmdCrst(w io.Writer) {
+	for _, c := range s.snapshotConns() {
+		c.cstats.reset()
+	}
+	io.WriteString(w, "Connection stats reset.\n")
+}
+
+func (s *Server) cmdSrst(w io.Writer) {
+	s.stats.reset()
+	io.WriteString(w, "Server stats reset.\n")
+}
+
+func (s *Server) cmdConf(w io.Writer) {
+	for _, l := range s.opts.ConfigDump {
+		fmt.Fprintln(w, l)
+	}
+}
+
+func (s *Server) cmdEnvi(w io.Writer) {
+	host, _ := os.Hostname()
+	wd, _ := os.Getwd()
+	io.WriteString(w, "Environment:\n")
+	fmt.Fprintf(w, "zookeeper.version=%s, built on gozk\n", Version)
+	fmt.Fprintf(w, "host.name=%s\n", host)
+	fmt.Fprintf(w, "go.version=%s\n", runtime.Version())
+	fmt.Fprintf(w, "os.name=%s\n", runtime.GOOS)
+	fmt.Fprintf(w, "os.arch=%s\n", runtime.GOARCH)
+	fmt.Fprintf(w, "user.dir=%s\n", wd)
+	fmt.Fprintf(w, "os.procs=%d\n", runtime.NumCPU())
+	fmt.Fprintf(w, "pid=%d\n", os.Getpid())
+}
+
+func (s *Server) cmdWchs(w io.Writer) {
+	sum := s.watch.Summary()
+	fmt.Fprintf(w, "%d connections watching %d paths\nTotal watches:%d\n", sum.Connections, sum.Paths, sum.Total)
+}
+
+func (s *Server) sessionOf(connID uint64) int64 {
+	s.connsMu.RLock()
+	defer s.connsMu.RUnlock()
+	if c := s.conns[connID]; c != nil {
+		return c.sessionID()
+	}
+	return 0
+}
+
+func (s *Server) cmdWchc(w io.Writer) {
+	byW := s.watch.ByWatcher()
+	ids := make([]uint64, 0, len(byW))
+	for id := range byW {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		fmt.Fprintf(w, "0x%x\n", s.sessionOf(id))
+		for _, p := range byW[id] {
+			fmt.Fprintf(w, "\t%s\n", p)
+		}
+	}
+}
+
+func (s *Server) cmdWchp(w io.Writer) {
+	byP := s.watch.ByPath()
+	paths := make([]string, 0, len(byP))
+	for p := range byP {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		fmt.Fprintln(w, p)
+		for _, id := range byP[p] {
+			fmt.Fprintf(w, "\t0x%x\n", s.sessionOf(id))
+		}
+	}
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	if dir == "" {
+		return 0
+	}
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func (s *Server) cmdDirs(w io.Writer) {
+	fmt.Fprintf(w, "datadir_size: %d\n", dirSize(s.opts.DataDir))
+	fmt.Fprintf(w, "logdir_size: %d\n", dirSize(s.opts.DataLogDir))
+}
+
+func (s *Server) cmdIsro(w io.Writer) { io.WriteString(w, "rw") }
+
+func (s *Server) cmdDump(w io.Writer) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	io.WriteString(w, "SessionTracker dump:\n")
+	fmt.Fprintf(w, "Session Sets (%d):\n", s.fsm.SessionCount())
+	io.WriteString(w, "ephemeral nodes dump:\n")
+	t := s.fsm.Tree()
+	fmt.Fprintf(w, "Sessions with Ephemerals (%d):\n", countOwners(s))
+	t.EachEphemeralOwner(func(id int64, paths []string) {
+		fmt.Fprintf(w, "0x%x:\n", id)
+		for _, p := range paths {
+			fmt.Fprintf(w, "\t%s\n", p)
+		}
+	})
+}
+
+func countOwners(s *Server) int {
+	n := 0
+	s.fsm.Tree().EachEphemeralOwner(func(int64, []string) { n++ })
+	return n
+}
+
+func (s *Server) cmdHash(w io.Writer) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	fmt.Fprintf(w, "Digest: 0x%x, Zxid: 0x%x\n", s.fsm.Tree().Digest(), s.fsm.Zxid())
+}
+
+func (s *Server) cmdGtmk(w io.Writer) { io.WriteString(w, "0\n") }
+
+func (s *Server) cmdMntr(w io.Writer) {
+	mn, avg, mx := s.stats.lat.get()
+	s.mu.RLock()
+	t := s.fsm.Tree()
+	nodes, eph, size := t.Len(), t.EphemeralCount(), t.DataSize()
+	s.mu.RUnlock()
+	sum := s.watch.Summary()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	kv := []struct {
+		k string
+		v any
+	}{
+		{"zk_version", Version},
+		{"zk_server_state", s.mode()},
+		{"zk_avg_latency", fmt.Sprintf("%.4f", avg)},
+		{"zk_max_latency", mx},
+		{"zk_min_latency", mn},
+		{"zk_packets_received", s.stats.received.Load()},
+		{"zk_packets_sent", s.stats.sent.Load()},
+		{"zk_num_alive_connections", s.connCount()},
+		{"zk_outstanding_requests", s.outstanding()},
+		{"zk_znode_count", nodes},
+		{"zk_watch_count", sum.Total},
+		{"zk_ephemerals_count", eph},
+		{"zk_approximate_data_size", size},
+		{"zk_open_file_descriptor_count", openFDs()},
+		{"zk_max_file_descriptor_count", maxFDs()},
+		{"zk_uptime", time.Since(s.started).Milliseconds()},
+		{"zk_global_sessions", s.sessionCount()},
+		{"zk_local_sessions", 0},
+		{"zk_heap_alloc_bytes", ms.HeapAlloc},
+	}
+	for _, e := range kv {
+		fmt.Fprintf(w, "%s\t%v\n", e.k, e.v)
+	}
+}
+
+func (s *Server) sessionCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.fsm.SessionCount()
+}
+
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}

@@ -1,0 +1,414 @@
+// Package server accepts ZooKeeper client connections and serves them: the
+// handshake and sessions, a per-session FIFO pipeline in which reads are answered
+// from the in-memory state and writes are proposed to the replicated log and
+// answered once applied, watch delivery, and the four-letter words.
+//
+// Ordering. Each connection has three goroutines: a reader that decodes requests
+// and proposes writes as soon as they arrive (so a session's writes are pipelined
+// into the log in order), a processor that answers requests strictly in arrival
+// order (a read runs only after every earlier write of its session was applied),
+// and a writer that flushes the connection's outbox. Apply runs on the log's
+// goroutine: it changes the state under the write lock, queues watch events to
+// the outboxes of the watching connections, and only then hands the result to
+// the waiting request, so a client always sees a watch event before the reply of
+// the write that caused it.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gozk/gozk/internal/fsm"
+	"github.com/gozk/gozk/internal/jute"
+	"github.com/gozk/gozk/internal/proto"
+	"github.com/gozk/gozk/internal/replication"
+	"github.com/gozk/gozk/internal/session"
+	"github.com/gozk/gozk/internal/watch"
+)
+
+// Options configures a Server.
+type Options struct {
+	ID                     uint64 // myid; 0 for a standalone server
+	Addr                   string // client listen address
+	TickTime               time.Duration
+	MinSessionTimeout      time.Duration
+	MaxSessionTimeout      time.Duration
+	MaxClientCnxns         int // per IP; 0 = unlimited
+	MaxBuffer              int // jute.maxbuffer: the largest client frame
+	FourLetterWords        map[string]bool
+	ExtendedTypes          bool
+	ContainerCheckInterval time.Duration
+	ContainerMaxPerMinute  int
+	SuperDigest            string
+	MaxOutstanding         int // per connection
+	DataDir, DataLogDir    string
+	// ConfigDump is printed by the conf four-letter word, one "key=value" a line.
+	ConfigDump []string
+	Logger     *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.TickTime <= 0 {
+		o.TickTime = 2 * time.Second
+	}
+	if o.MinSessionTimeout <= 0 {
+		o.MinSessionTimeout = 2 * o.TickTime
+	}
+	if o.MaxSessionTimeout <= 0 {
+		o.MaxSessionTimeout = 20 * o.TickTime
+	}
+	if o.MaxBuffer <= 0 {
+		o.MaxBuffer = jute.DefaultMaxBuffer
+	}
+	if o.ContainerCheckInterval <= 0 {
+		o.ContainerCheckInterval = time.Minute
+	}
+	if o.ContainerMaxPerMinute <= 0 {
+		o.ContainerMaxPerMinute = 10000
+	}
+	if o.MaxOutstanding <= 0 {
+		o.MaxOutstanding = 1000
+	}
+	if o.FourLetterWords == nil {
+		o.FourLetterWords = map[string]bool{"srvr": true}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Server is one gozk server's client side and state.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.RWMutex // guards fsm against concurrent Apply
+	fsm   *fsm.FSM
+	watch *watch.Manager
+	repl  replication.Log
+
+	tracker *session.Tracker
+	ids     *session.IDs
+	waits   waits
+	reqIDs  atomic.Uint64
+
+	connsMu   sync.RWMutex
+	conns     map[uint64]*conn
+	bySession map[int64]*conn
+	perIP     map[string]int
+	connIDs   atomic.Uint64
+
+	ln      net.Listener
+	started time.Time
+	stats   stats
+	stopc   chan struct{}
+	wg      sync.WaitGroup
+	closeMu sync.Once
+}
+
+// New returns a Server with a fresh state machine and a standalone log.
+func New(opts Options) *Server {
+	opts.setDefaults()
+	s := &Server{
+		opts:      opts,
+		log:       opts.Logger,
+		fsm:       fsm.New(opts.ExtendedTypes),
+		watch:     watch.New(),
+		tracker:   session.NewTracker(opts.TickTime),
+		ids:       session.NewIDs(opts.ID, time.Now()),
+		conns:     make(map[uint64]*conn),
+		bySession: make(map[int64]*conn),
+		perIP:     make(map[string]int),
+		stopc:     make(chan struct{}),
+		started:   time.Now(),
+	}
+	s.waits.m = make(map[uint64]chan fsm.Result)
+	s.stats.resetLatency()
+	s.repl = replication.NewLocal(s)
+	return s
+}
+
+// Listen binds the client address.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.opts.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the bound client address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts connections until Close. It starts the session expiry and
+// container sweeper loops.
+func (s *Server) Serve() error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.log.Info("serving clients", "addr", s.ln.Addr().String(), "tickTime", s.opts.TickTime,
+		"minSessionTimeout", s.opts.MinSessionTimeout, "maxSessionTimeout", s.opts.MaxSessionTimeout)
+	s.wg.Add(2)
+	go s.expireLoop()
+	go s.containerLoop()
+	var backoff time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.stopc:
+				return nil
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("server: accept: %w", err)
+			}
+			// EMFILE and friends: back off and keep serving the connections we have.
+			backoff = min(max(backoff*2, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		s.accept(nc)
+	}
+}
+
+func (s *Server) accept(nc net.Conn) {
+	ip := remoteIP(nc.RemoteAddr())
+	s.connsMu.Lock()
+	if max := s.opts.MaxClientCnxns; max > 0 && s.perIP[ip] >= max {
+		s.connsMu.Unlock()
+		s.log.Warn("too many connections; closing", "ip", ip, "max", max)
+		nc.Close()
+		return
+	}
+	s.perIP[ip]++
+	c := newConn(s, nc, s.connIDs.Add(1), ip)
+	s.conns[c.id] = c
+	s.connsMu.Unlock()
+	go c.serve()
+}
+
+func remoteIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+func (s *Server) forget(c *conn) {
+	s.connsMu.Lock()
+	if _, ok := s.conns[c.id]; ok {
+		delete(s.conns, c.id)
+		if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+			delete(s.perIP, c.ip)
+		}
+	}
+	if sid := c.sessionID(); sid != 0 && s.bySession[sid] == c {
+		delete(s.bySession, sid)
+	}
+	s.connsMu.Unlock()
+	s.watch.RemoveWatcher(c.id)
+}
+
+// Close stops accepting, closes every connection and stops the log.
+func (s *Server) Close() error {
+	s.closeMu.Do(func() {
+		close(s.stopc)
+		if s.ln != nil {
+			s.ln.Close()
+		}
+		s.connsMu.RLock()
+		cs := make([]*conn, 0, len(s.conns))
+		for _, c := range s.conns {
+			cs = append(cs, c)
+		}
+		s.connsMu.RUnlock()
+		for _, c := range cs {
+			c.shutdown("server closing")
+		}
+		s.wg.Wait()
+		s.repl.Stop()
+	})
+	return nil
+}
+
+// waits routes apply results to the requests waiting for them.
+type waits struct {
+	mu sync.Mutex
+	m  map[uint64]chan fsm.Result
+}
+
+func (w *waits) register(id uint64) chan fsm.Result {
+	ch := make(chan fsm.Result, 1)
+	w.mu.Lock()
+	w.m[id] = ch
+	w.mu.Unlock()
+	return ch
+}
+
+func (w *waits) cancel(id uint64) {
+	w.mu.Lock()
+	delete(w.m, id)
+	w.mu.Unlock()
+}
+
+func (w *waits) trigger(id uint64, r fsm.Result) {
+	w.mu.Lock()
+	ch := w.m[id]
+	delete(w.m, id)
+	w.mu.Unlock()
+	if ch != nil {
+		ch <- r
+	}
+}
+
+// propose builds and submits an entry, returning the channel its result arrives
+// on.
+func (s *Server) propose(e *fsm.Entry) (uint64, chan fsm.Result, error) {
+	e.Origin = s.opts.ID
+	e.ReqID = s.reqIDs.Add(1)
+	e.Time = time.Now().UnixMilli()
+	ch := s.waits.register(e.ReqID)
+	if err := s.repl.Propose(context.Background(), e.Marshal()); err != nil {
+		s.waits.cancel(e.ReqID)
+		return 0, nil, err
+	}
+	return e.ReqID, ch, nil
+}
+
+// Apply implements replication.StateMachine.
+func (s *Server) Apply(term, index uint64, data []byte) {
+	e, err := fsm.Unmarshal(data)
+	if err != nil {
+		// Every server must apply the same entries; one that cannot be decoded
+		// means the log is corrupt, and going on would diverge.
+		s.log.Error("cannot decode log entry; stopping", "index", index, "err", err)
+		panic(fmt.Sprintf("server: undecodable log entry %d: %v", index, err))
+	}
+	var events []watch.Event
+	s.mu.Lock()
+	res := s.fsm.Apply(int64(term), e)
+	for _, c := range res.Changes {
+		events = s.watch.Trigger(c, events)
+	}
+	if len(events) > 0 {
+		s.connsMu.RLock()
+		for _, ev := range events {
+			if c := s.conns[ev.Watcher]; c != nil {
+				c.sendEvent(res.Zxid, &ev.Event)
+			}
+		}
+		s.connsMu.RUnlock()
+	}
+	s.mu.Unlock()
+
+	switch e.Op {
+	case proto.OpCreateSession:
+		if s.repl.IsLeader() {
+			s.tracker.Add(e.Session, time.Duration(e.Timeout)*time.Millisecond, time.Now())
+		}
+	case proto.OpCloseSession:
+		s.tracker.Remove(e.Session)
+	}
+	for _, id := range res.Closed {
+		s.sessionClosed(id, e)
+	}
+	if e.Origin == s.opts.ID {
+		s.waits.trigger(e.ReqID, res)
+	}
+}
+
+// sessionClosed closes the connection still bound to a closed session, unless it
+// is the one that asked for the close (it closes itself after replying).
+func (s *Server) sessionClosed(id int64, e *fsm.Entry) {
+	s.connsMu.RLock()
+	c := s.bySession[id]
+	s.connsMu.RUnlock()
+	if c == nil {
+		return
+	}
+	if e.Op == proto.OpCloseSession && e.Origin == s.opts.ID && c.closingReq.Load() == e.ReqID {
+		return
+	}
+	c.shutdown("session expired")
+}
+
+// expireLoop proposes closeSession for sessions past their timeout, once per tick.
+func (s *Server) expireLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.TickTime)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopc:
+			return
+		case now := <-t.C:
+			if !s.repl.IsLeader() {
+				continue
+			}
+			for _, id := range s.tracker.Expired(now) {
+				s.log.Info("session expired", "session", fmt.Sprintf("0x%x", id))
+				if _, _, err := s.propose(&fsm.Entry{Op: proto.OpCloseSession, Session: id}); err != nil {
+					s.log.Warn("cannot propose session expiry", "session", fmt.Sprintf("0x%x", id), "err", err)
+				}
+			}
+		}
+	}
+}
+
+// containerLoop removes empty containers and expired TTL nodes, as ZooKeeper's
+// ContainerManager does; apply re-checks each candidate.
+func (s *Server) containerLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.ContainerCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopc:
+			return
+		case now := <-t.C:
+			if !s.repl.IsLeader() {
+				continue
+			}
+			for i, p := range s.containerCandidates(now.UnixMilli()) {
+				if i >= s.opts.ContainerMaxPerMinute {
+					break
+				}
+				if _, _, err := s.propose(&fsm.Entry{Op: proto.OpDeleteContainer, Req: &proto.PathRequest{Path: p}}); err != nil {
+					s.log.Warn("cannot propose container removal", "path", p, "err", err)
+				}
+			}
+		}
+	}
+}
+
+func (s *Server) containerCandidates(nowMs int64) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.fsm.ContainerCandidates(nowMs)
+}
+
+// newPassword returns a random session password.
+func newPassword() []byte {
+	b := make([]byte, proto.PasswordLen)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+}

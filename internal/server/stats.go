@@ -1,0 +1,91 @@
+package server
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gozk/gozk/internal/proto"
+)
+
+// latency keeps min/avg/max request latency in milliseconds.
+type latency struct {
+	mu         sync.Mutex
+	min, max   int64
+	total, cnt int64
+}
+
+func (l *latency) reset() {
+	l.mu.Lock()
+	l.min, l.max, l.total, l.cnt = math.MaxInt64, 0, 0, 0
+	l.mu.Unlock()
+}
+
+func (l *latency) observe(d time.Duration) {
+	ms := d.Milliseconds()
+	l.mu.Lock()
+	l.min = min(l.min, ms)
+	l.max = max(l.max, ms)
+	l.total += ms
+	l.cnt++
+	l.mu.Unlock()
+}
+
+// get returns min, avg, max as ZooKeeper prints them (0 when nothing was seen).
+func (l *latency) get() (int64, float64, int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cnt == 0 {
+		return 0, 0, 0
+	}
+	return l.min, float64(l.total) / float64(l.cnt), l.max
+}
+
+type stats struct {
+	received atomic.Int64
+	sent     atomic.Int64
+	lat      latency
+}
+
+func (s *stats) resetLatency() { s.lat.reset() }
+
+func (s *stats) observe(d time.Duration) { s.lat.observe(d) }
+
+func (s *stats) reset() {
+	s.received.Store(0)
+	s.sent.Store(0)
+	s.lat.reset()
+}
+
+type connStats struct {
+	received atomic.Int64
+	sent     atomic.Int64
+	lat      latency
+}
+
+func (s *connStats) observe(d time.Duration) { s.lat.observe(d) }
+
+func (s *connStats) reset() {
+	s.received.Store(0)
+	s.sent.Store(0)
+	s.lat.reset()
+}
+
+var opAbbrevs = map[proto.OpCode]string{
+	proto.OpPing: "PING", proto.OpCreateSession: "SESS", proto.OpMulti: "MULT", proto.OpMultiRead: "MLTR",
+	proto.OpCreate: "CREA", proto.OpCreate2: "CREA", proto.OpCreateTTL: "CREA", proto.OpCreateContainer: "CREA",
+	proto.OpDelete: "DELE", proto.OpSetData: "SETD", proto.OpSetACL: "SETA", proto.OpCloseSession: "CLOS",
+	proto.OpSync: "SYNC", proto.OpCheck: "CHEC", proto.OpExists: "EXIS", proto.OpGetData: "GETD",
+	proto.OpSetWatches: "SETW", proto.OpSetWatches2: "STW2", proto.OpAddWatch: "ADDW", proto.OpGetACL: "GETA",
+	proto.OpGetChildren: "GETC", proto.OpGetChildren2: "GETC", proto.OpGetAllChildrenNumber: "GETACN",
+	proto.OpCheckWatches: "CHKW", proto.OpRemoveWatches: "REMW", proto.OpWhoAmI: "HOMI",
+	proto.OpGetEphemerals: "GETE", proto.OpAuth: "AUTH",
+}
+
+func opAbbrev(op proto.OpCode) string {
+	if s, ok := opAbbrevs[op]; ok {
+		return s
+	}
+	return "NA"
+}

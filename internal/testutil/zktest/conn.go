@@ -17,9 +17,18 @@ const DefaultSessionTimeout = 10 * time.Second
 // ConnOption is a go-zookeeper connection option such as zk.WithDialer(d).
 type ConnOption = func(*zk.Conn)
 
+// EventBuffer is the capacity of the event channel Connect returns.
+const EventBuffer = 1 << 14
+
 // Connect connects a go-zookeeper client to addr with DefaultSessionTimeout and
 // waits until it has a session. The client's log goes to t.Log; the client is
 // closed when the test ends.
+//
+// The returned channel carries every event the client reports (session states
+// and watch notifications) in the order it reported them, and unlike
+// go-zookeeper's own channel it does not drop events while nobody reads (up
+// to EventBuffer of them). It is fed by an event callback installed after
+// opts, so a zk.WithEventCallback among opts has no effect.
 func Connect(t testing.TB, addr string, opts ...ConnOption) (*zk.Conn, <-chan zk.Event) {
 	t.Helper()
 	return ConnectSession(t, addr, DefaultSessionTimeout, opts...)
@@ -40,13 +49,21 @@ func ConnectSession(t testing.TB, addr string, timeout time.Duration, opts ...Co
 func Dial(t testing.TB, addr string, timeout time.Duration, opts ...ConnOption) (*zk.Conn, <-chan zk.Event, error) {
 	t.Helper()
 	lg := &testLogger{t: t}
+	events := make(chan zk.Event, EventBuffer)
 	all := func(c *zk.Conn) {
 		zk.WithLogger(lg)(c)
 		for _, o := range opts {
 			o(c)
 		}
+		zk.WithEventCallback(func(ev zk.Event) {
+			select {
+			case events <- ev:
+			default:
+				lg.Printf("zktest: event buffer full, dropped %+v", ev)
+			}
+		})(c)
 	}
-	c, ev, err := zk.Connect([]string{addr}, timeout, all)
+	c, _, err := zk.Connect([]string{addr}, timeout, all)
 	if err != nil {
 		return nil, nil, fmt.Errorf("zk.Connect: %w", err)
 	}
@@ -54,10 +71,10 @@ func Dial(t testing.TB, addr string, timeout time.Duration, opts ...ConnOption) 
 		c.Close()
 		lg.stop()
 	})
-	if err := WaitSession(ev, StartTimeout); err != nil {
-		return c, ev, err
+	if err := WaitSession(events, StartTimeout); err != nil {
+		return c, events, err
 	}
-	return c, ev, nil
+	return c, events, nil
 }
 
 // WaitSession reads session events until StateHasSession arrives.
@@ -105,27 +122,28 @@ func (l *testLogger) stop() {
 	l.mu.Unlock()
 }
 
-// ErrBlackholed is returned by a Dialer's Dial while it is black-holed.
+// ErrBlackholed is returned by a Dialer's Dial while it refuses connections.
 var ErrBlackholed = errors.New("zktest: dialer is black-holed")
 
 // Dialer is a go-zookeeper dialer whose connections a test can break: CloseAll
-// drops every connection (the client reconnects with its session), and
-// Blackhole makes existing connections swallow writes and never deliver reads
-// while refusing new ones, so the server hears nothing from the client and
-// eventually expires its session. Use it as zk.WithDialer(d.Dial).
+// drops every connection (the client reconnects and resumes its session),
+// Refuse makes new dials fail, and Blackhole makes the existing connections
+// swallow writes and never deliver reads while refusing new ones, so the server
+// hears nothing more from the client and eventually expires its session. Use it
+// as zk.WithDialer(d.Dial).
 type Dialer struct {
-	mu        sync.Mutex
-	conns     []*faultConn
-	blackhole bool
-	dials     int
+	mu     sync.Mutex
+	conns  []*faultConn
+	refuse bool
+	dials  int
 }
 
-// Dial dials addr unless the dialer is black-holed.
+// Dial dials addr unless the dialer refuses connections.
 func (d *Dialer) Dial(network, addr string, timeout time.Duration) (net.Conn, error) {
 	d.mu.Lock()
-	bh := d.blackhole
+	refuse := d.refuse
 	d.mu.Unlock()
-	if bh {
+	if refuse {
 		time.Sleep(10 * time.Millisecond)
 		return nil, ErrBlackholed
 	}
@@ -159,39 +177,60 @@ func (d *Dialer) CloseAll() {
 	}
 }
 
-// Blackhole switches black-holing on or off. Turning it on affects existing
-// connections too; turning it off affects only new ones (black-holed
-// connections stay dead and the client abandons them when its receive
-// timeout fires).
-func (d *Dialer) Blackhole(on bool) {
+// Refuse switches refusing new connections on or off.
+func (d *Dialer) Refuse(on bool) {
 	d.mu.Lock()
-	d.blackhole = on
-	conns := d.conns
-	if on {
-		d.conns = nil
-	}
+	d.refuse = on
 	d.mu.Unlock()
-	if on {
-		for _, c := range conns {
-			c.setBlackhole()
-		}
+}
+
+// Blackhole silences every existing connection and refuses new ones until
+// Refuse(false). A black-holed connection stays open towards the server until
+// the client gives up on it (its receive timeout) and closes it.
+func (d *Dialer) Blackhole() {
+	d.mu.Lock()
+	d.refuse = true
+	conns := d.conns
+	d.conns = nil
+	d.mu.Unlock()
+	for _, c := range conns {
+		c.setBlackhole()
 	}
 }
 
 type faultConn struct {
 	net.Conn
-	mu        sync.Mutex
-	blackhole bool
-	once      sync.Once
-	closed    chan struct{}
+	mu           sync.Mutex
+	blackhole    bool
+	readDeadline time.Time
+	once         sync.Once
+	closed       chan struct{}
 }
 
 func (c *faultConn) setBlackhole() {
 	c.mu.Lock()
 	c.blackhole = true
+	dl := c.readDeadline
 	c.mu.Unlock()
-	// Unblock a pending Read; the server side stays open and silent.
+	// The client's pending read deadline still applies: the connection
+	// closes when it passes, as a silent real connection would time out.
+	c.closeAt(dl)
+	// Unblock a pending Read; it then waits for the close.
 	_ = c.Conn.SetReadDeadline(time.Now())
+}
+
+// closeAt closes the connection when t passes (never for the zero time).
+func (c *faultConn) closeAt(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	go func() {
+		select {
+		case <-time.After(time.Until(t)):
+			c.Close()
+		case <-c.closed:
+		}
+	}()
 }
 
 func (c *faultConn) isBlackholed() bool {
@@ -214,17 +253,12 @@ func (c *faultConn) Read(p []byte) (int, error) {
 }
 
 func (c *faultConn) SetReadDeadline(t time.Time) error {
-	if c.isBlackholed() {
-		if !t.IsZero() {
-			d := time.Until(t)
-			go func() {
-				select {
-				case <-time.After(d):
-					c.Close()
-				case <-c.closed:
-				}
-			}()
-		}
+	c.mu.Lock()
+	c.readDeadline = t
+	bh := c.blackhole
+	c.mu.Unlock()
+	if bh {
+		c.closeAt(t)
 		return nil
 	}
 	return c.Conn.SetReadDeadline(t)

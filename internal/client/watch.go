@@ -37,8 +37,8 @@ func (s *watchSet) add(w Watcher) {
 
 // delivery is one event and the watchers it goes to.
 type delivery struct {
-	ev       Event
-	fns      []Watcher
+	ev        Event
+	fns       []Watcher
 	toDefault bool
 }
 

@@ -18,10 +18,6 @@ import (
 	"github.com/gozk/gozk/internal/proto"
 )
 
-// handshakeTimeout bounds how long a new connection may take to send its
-// ConnectRequest (ZooKeeper's sessionless connection timeout).
-const handshakeTimeout = 10 * time.Second
-
 // maxQueuedBytes bounds a connection's unsent output; a client that reads
 // slower than its events and replies arrive is disconnected.
 const maxQueuedBytes = 64 << 20
@@ -165,7 +161,7 @@ func (c *conn) maxFrame() int { return c.s.opts.MaxBuffer }
 // handshake reads the first frame: a four-letter word or a ConnectRequest. It
 // reports whether the connection goes on to serve requests.
 func (c *conn) handshake() (bool, error) {
-	c.nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	c.nc.SetReadDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
 	head, err := c.br.Peek(4)
 	if err != nil {
 		return false, err

@@ -48,7 +48,10 @@ type Options struct {
 	ContainerMaxPerMinute  int
 	SuperDigest            string
 	MaxOutstanding         int // per connection
-	DataDir, DataLogDir    string
+	// HandshakeTimeout bounds how long a new connection may take to send its
+	// ConnectRequest (ZooKeeper's sessionless connection timeout, 10 s).
+	HandshakeTimeout    time.Duration
+	DataDir, DataLogDir string
 	// ConfigDump is printed by the conf four-letter word, one "key=value" a line.
 	ConfigDump []string
 	Logger     *slog.Logger
@@ -72,6 +75,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.ContainerMaxPerMinute <= 0 {
 		o.ContainerMaxPerMinute = 10000
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 10 * time.Second
 	}
 	if o.MaxOutstanding <= 0 {
 		o.MaxOutstanding = 1000

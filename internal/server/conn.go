@@ -296,6 +296,11 @@ func (c *conn) decode(r *jute.Reader, it *item) bool {
 	case proto.OpWhoAmI:
 		it.kind, it.auth = kindRead, c.authIDs()
 		return true
+	case proto.OpReconfig:
+		// Dynamic reconfiguration is off, as with ZooKeeper's default
+		// reconfigEnabled=false.
+		it.kind, it.err = kindReply, proto.ErrReconfigDisabled
+		return true
 	}
 	rec := proto.NewRequest(op)
 	if rec == nil {

@@ -1,7 +1,7 @@
-// Package zktest starts Apache ZooKeeper (the Debian package's jar) as a
+// Package zkproc starts Apache ZooKeeper (the Debian package's jar) as a
 // standalone server for tests, on a free loopback port in a temporary
 // directory, and stops it afterwards.
-package zktest
+package zkproc
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ import (
 var Jar = "/usr/share/java/zookeeper.jar"
 
 // ErrUnavailable means java or the ZooKeeper jar is missing.
-var ErrUnavailable = errors.New("zktest: java or the ZooKeeper jar is missing")
+var ErrUnavailable = errors.New("zkproc: java or the ZooKeeper jar is missing")
 
 // Server is a running ZooKeeper.
 type Server struct {
@@ -96,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.ContainerCheckInterval = time.Second
 	}
 	if cfg.Dir == "" {
-		d, err := os.MkdirTemp("", "zktest")
+		d, err := os.MkdirTemp("", "zkproc")
 		if err != nil {
 			return nil, err
 		}
@@ -152,9 +152,10 @@ func start(cfg Config, attempt int) (*Server, error) {
 	cmd.Stdout = lf
 	cmd.Stderr = lf
 	cmd.Dir = dir
+	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
 		lf.Close()
-		return nil, fmt.Errorf("zktest: starting java: %w", err)
+		return nil, fmt.Errorf("zkproc: starting java: %w", err)
 	}
 	lf.Close()
 	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port, Dir: dir, cmd: cmd, log: logFile, exit: make(chan error, 1)}
@@ -164,7 +165,7 @@ func start(cfg Config, attempt int) (*Server, error) {
 		select {
 		case err := <-s.exit:
 			s.exit <- err
-			return nil, fmt.Errorf("zktest: server exited: %v\n%s", err, s.logTail())
+			return nil, fmt.Errorf("zkproc: server exited: %v\n%s", err, s.logTail())
 		default:
 		}
 		// conf names our data directory: proof that the server on this port
@@ -176,12 +177,12 @@ func start(cfg Config, attempt int) (*Server, error) {
 			}
 		} else if err == nil && strings.Contains(out, "dataDir=") {
 			s.Stop()
-			return nil, fmt.Errorf("zktest: port %d is taken by another server", port)
+			return nil, fmt.Errorf("zkproc: port %d is taken by another server", port)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.Stop()
-	return nil, fmt.Errorf("zktest: server on %s did not start\n%s", s.Addr, s.logTail())
+	return nil, fmt.Errorf("zkproc: server on %s did not start\n%s", s.Addr, s.logTail())
 }
 
 // FourLetter sends a four-letter word and returns the answer.

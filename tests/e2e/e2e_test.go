@@ -206,3 +206,10 @@ func within(d time.Duration, f func() error) error {
 		return errTimeout
 	}
 }
+
+// connectQuiet connects another client and returns an error instead of
+// failing the test.
+func connectQuiet(t *testing.T, addr string) (*zk.Conn, <-chan zk.Event, error) {
+	t.Helper()
+	return zktest.Dial(t, addr, zktest.DefaultSessionTimeout)
+}

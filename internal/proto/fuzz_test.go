@@ -16,7 +16,8 @@ import (
 // same bytes again. The variant argument selects the form a decoder is handed by
 // its opcode (HasTTL, V2, WithStat) where a record has one.
 //
-// Seeds are the golden client frames in testdata and every round-trip sample.
+// Seeds are the golden client frames in testdata, the ZooKeeper server frames in
+// testdata/server and every round-trip sample.
 
 // canonical smooths over the one place where a value does not survive
 // encode/decode unchanged: WhoAmIResponse encodes a nil Infos as an empty vector.
@@ -83,7 +84,7 @@ func addSeeds(f *testing.F, fresh func(variant bool) Record) {
 			n++
 		}
 	}
-	for _, body := range goldenBodies(f) {
+	for _, body := range append(goldenBodies(f), serverBodies(f)...) {
 		if v, ok := variantOf(body.fresh); ok {
 			f.Add(body.data, v)
 			n++
@@ -138,6 +139,23 @@ func goldenBodies(tb testing.TB) []goldenBody {
 				out = append(out, goldenBody{NewMultiOpRecord(h.Type), body[start:r.Offset()]})
 			}
 		}
+	}
+	return out
+}
+
+// serverBodies returns the record bytes of every ZooKeeper server frame in
+// testdata/server that has a body.
+func serverBodies(tb testing.TB) []goldenBody {
+	var out []goldenBody
+	for name, want := range serverGoldens {
+		if want.rec == nil {
+			continue
+		}
+		p := readGolden(tb, filepath.Join("server", name))
+		if want.hdr != nil {
+			p = p[16:] // after the ReplyHeader: xid (4), zxid (8), err (4)
+		}
+		out = append(out, goldenBody{freshLike(want.rec), p})
 	}
 	return out
 }
@@ -249,7 +267,8 @@ func FuzzDecodeRequest(f *testing.F) {
 // payload above the limit, and the payload is the bytes after the prefix.
 func FuzzReadFrame(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.bin")
-	for _, file := range files {
+	server, _ := filepath.Glob("testdata/server/*.bin")
+	for _, file := range append(files, server...) {
 		raw, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)

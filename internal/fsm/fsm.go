@@ -381,6 +381,7 @@ func (a *applier) setACL(r *proto.SetACLRequest) (MultiOpResult, proto.Err) {
 		return MultiOpResult{}, e
 	}
 	oldACL, oldV := n.ACL, n.Aversion
+	t.Modify(n)
 	n.ACL, n.Aversion = acls, v
 	a.undo = append(a.undo, func() { n.ACL, n.Aversion = oldACL, oldV })
 	return MultiOpResult{Op: proto.OpSetACL, Path: r.Path, Stat: n.Stat()}, proto.ErrOK

@@ -57,8 +57,9 @@ func KindOf(owner int64, extended bool) Kind {
 	return Ephemeral
 }
 
-// Node is one znode. Fields other than children are set by the tree's users; the
-// ACL and Data slices are never mutated in place, so they may be shared.
+// Node is one znode. Fields other than children are set by the tree's users,
+// who call Tree.Modify before changing a node in place; the ACL and Data slices
+// are never mutated in place, so they may be shared.
 type Node struct {
 	Data           []byte
 	ACL            []proto.ACL
@@ -119,6 +120,7 @@ type Tree struct {
 	ttls       map[string]struct{}
 	extended   bool
 	dataSize   int64
+	cow        cow
 }
 
 // Well-known paths that exist in every tree.
@@ -183,6 +185,7 @@ func (t *Tree) Kind(n *Node) Kind { return KindOf(n.EphemeralOwner, t.extended) 
 // the path must be free.
 func (t *Tree) Add(path string, n *Node) {
 	parent := t.nodes[Parent(path)]
+	t.Modify(parent)
 	parent.addChild(Base(path))
 	parent.Cversion++
 	parent.Pzxid = n.Czxid
@@ -209,6 +212,7 @@ func (t *Tree) Remove(path string, zxid int64) {
 		return
 	}
 	parent := t.nodes[Parent(path)]
+	t.Modify(parent)
 	delete(parent.children, Base(path))
 	if zxid > parent.Pzxid {
 		parent.Pzxid = zxid
@@ -232,6 +236,7 @@ func (t *Tree) Remove(path string, zxid int64) {
 
 // SetData replaces n's data, keeping the size accounting right.
 func (t *Tree) SetData(path string, n *Node, data []byte) {
+	t.Modify(n)
 	t.dataSize += int64(len(data) - len(n.Data))
 	n.Data = data
 }

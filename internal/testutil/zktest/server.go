@@ -87,6 +87,12 @@ func Start(t testing.TB, cfg map[string]string) *Server {
 	return StartGozk(t, cfg)
 }
 
+// The cfg maps of StartGozk and StartZooKeeper extend and override the
+// defaults: tickTime=2000, dataDir=Dir/data, clientPort=<a free port>,
+// clientPortAddress=127.0.0.1, 4lw.commands.whitelist=*,
+// extendedTypesEnabled=true, znode.container.checkIntervalMs=1000,
+// admin.enableServer=false. A key mapped to "" is left out.
+
 // StartGozk builds (once per test binary) and starts `gozk server --config zoo.cfg`.
 func StartGozk(t testing.TB, cfg map[string]string) *Server {
 	t.Helper()
@@ -140,6 +146,10 @@ func newServer(t testing.TB, kind string, cfg map[string]string) *Server {
 		"admin.enableServer":              "false",
 	}
 	for k, v := range cfg {
+		if v == "" {
+			delete(eff, k)
+			continue
+		}
 		eff[k] = v
 	}
 	if p, err := strconv.Atoi(eff["clientPort"]); err == nil {
@@ -155,8 +165,10 @@ func newServer(t testing.TB, kind string, cfg map[string]string) *Server {
 		t:       t,
 		logPath: filepath.Join(dir, "server.log"),
 	}
-	if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
-		t.Fatalf("zktest: %v", err)
+	if s.DataDir != "" {
+		if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
+			t.Fatalf("zktest: %v", err)
+		}
 	}
 	var b strings.Builder
 	for _, k := range sortedKeys(eff) {

@@ -96,6 +96,11 @@ func (m *MultiResponse) Encode(w *jute.Writer) {
 			errCode = res.Err
 		}
 		h := MultiHeader{Type: res.Type, Done: false, Err: errCode}
+		if res.Type == OpCreateContainer || res.Type == OpCreateTTL {
+			// ZooKeeper reports these as create2 results (a CreateResult with a
+			// Stat); clients reject any other type in this position.
+			h.Type = OpCreate2
+		}
 		h.Encode(w)
 		switch res.Type {
 		case OpCreate:

@@ -19,11 +19,27 @@ import (
 // Seeds are the golden client frames in testdata, the ZooKeeper server frames in
 // testdata/server and every round-trip sample.
 
-// canonical smooths over the one place where a value does not survive
-// encode/decode unchanged: WhoAmIResponse encodes a nil Infos as an empty vector.
+// canonical smooths over the places where a value does not survive
+// encode/decode unchanged: WhoAmIResponse encodes a nil Infos as an empty
+// vector, and MultiResponse encodes createContainer and createTTL results as
+// create2.
 func canonical(rec Record) Record {
-	if w, ok := rec.(*WhoAmIResponse); ok && w.Infos == nil {
-		return &WhoAmIResponse{Infos: []ClientInfo{}}
+	switch r := rec.(type) {
+	case *WhoAmIResponse:
+		if r.Infos == nil {
+			return &WhoAmIResponse{Infos: []ClientInfo{}}
+		}
+	case *MultiResponse:
+		out := &MultiResponse{Results: append([]MultiResult(nil), r.Results...)}
+		if r.Results == nil {
+			out.Results = nil
+		}
+		for i := range out.Results {
+			if t := out.Results[i].Type; t == OpCreateContainer || t == OpCreateTTL {
+				out.Results[i].Type = OpCreate2
+			}
+		}
+		return out
 	}
 	return rec
 }

@@ -44,8 +44,7 @@ func recordCases() []recordCase {
 	multiResults := []MultiResult{
 		{Type: OpCreate, Path: "/a"},
 		{Type: OpCreate2, Path: "/b-0000000001", Stat: sampleStat},
-		{Type: OpCreateContainer, Path: "/c", Stat: sampleStat},
-		{Type: OpCreateTTL, Path: "/d", Stat: sampleStat},
+		{Type: OpCreate2, Path: "/c", Stat: sampleStat},
 		{Type: OpDelete},
 		{Type: OpCheck},
 		{Type: OpSetData, Stat: sampleStat},
@@ -187,7 +186,7 @@ func TestMultiCoversEveryOpAndResultType(t *testing.T) {
 			t.Errorf("no round-trip case for multi sub-operation %v", op)
 		}
 	}
-	for _, op := range []OpCode{OpCreate, OpCreate2, OpCreateContainer, OpCreateTTL, OpDelete, OpCheck, OpSetData, OpGetData, OpGetChildren, OpError} {
+	for _, op := range []OpCode{OpCreate, OpCreate2, OpDelete, OpCheck, OpSetData, OpGetData, OpGetChildren, OpError} {
 		if !seenResults[op] {
 			t.Errorf("no round-trip case for multi result %v", op)
 		}
@@ -305,6 +304,30 @@ func TestWireLayout(t *testing.T) {
 				t.Fatalf("encoded\n% x\nwant\n% x", got, tt.want)
 			}
 		})
+	}
+}
+
+// The results of createContainer and createTTL go on the wire as create2, as
+// ZooKeeper sends them (zk38-c1-20-multi.bin) and as the Java client requires:
+// its MultiResponse rejects types 19 and 21.
+func TestMultiResponseContainerAndTTLResultsAreCreate2(t *testing.T) {
+	want := encode(&MultiResponse{Results: []MultiResult{
+		{Type: OpCreate2, Path: "/c", Stat: sampleStat},
+		{Type: OpCreate2, Path: "/t", Stat: sampleStat},
+	}})
+	got := encode(&MultiResponse{Results: []MultiResult{
+		{Type: OpCreateContainer, Path: "/c", Stat: sampleStat},
+		{Type: OpCreateTTL, Path: "/t", Stat: sampleStat},
+	}})
+	if !bytes.Equal(got, want) {
+		t.Fatalf("encoded\n% x\nwant\n% x", got, want)
+	}
+	// Decoding stays lenient about the opcodes themselves.
+	in := cat(i32(int32(OpCreateTTL)), []byte{0}, i32(0), i32(2), []byte("/t"), encode(&sampleStat), i32(-1), []byte{1}, i32(-1))
+	m := &MultiResponse{}
+	decodeBytes(t, m, in)
+	if len(m.Results) != 1 || m.Results[0].Path != "/t" || m.Results[0].Stat != sampleStat {
+		t.Fatalf("decoded %+v", m.Results)
 	}
 }
 

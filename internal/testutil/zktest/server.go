@@ -246,15 +246,26 @@ func (s *Server) start(t testing.TB, mk func() *exec.Cmd) {
 	}
 }
 
-// ready reports whether the server is serving: imok for gozk; for ZooKeeper,
-// which answers ruok before it serves, srvr showing Mode:.
+// ready reports whether the server is serving: srvr showing Mode: (ZooKeeper
+// answers ruok before it serves) or, for gozk, ruok answering imok. When a
+// test's whitelist disables both, stat and mntr are tried too.
 func (s *Server) ready() bool {
-	if s.Kind == KindZooKeeper {
-		out, err := FourLetter(s.Addr, "srvr")
-		return err == nil && strings.Contains(out, "Mode:")
+	if s.Kind == KindGozk {
+		if out, err := FourLetter(s.Addr, "ruok"); err == nil && out == "imok" {
+			return true
+		}
 	}
-	out, err := FourLetter(s.Addr, "ruok")
-	return err == nil && out == "imok"
+	for _, w := range []string{"srvr", "stat"} {
+		out, err := FourLetter(s.Addr, w)
+		if err != nil {
+			return false
+		}
+		if strings.Contains(out, "Mode:") {
+			return true
+		}
+	}
+	out, err := FourLetter(s.Addr, "mntr")
+	return err == nil && strings.Contains(out, "zk_server_state\t")
 }
 
 // Kill kills the server process with SIGKILL and waits for it to exit. It is a

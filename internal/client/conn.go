@@ -104,6 +104,8 @@ type Conn struct {
 
 	watches   *watchManager
 	dispatch  *queue[delivery]
+	dispDone  chan struct{} // closed when the dispatch goroutine exits
+	eventsOn  atomic.Bool   // Events has been called
 	defaultQ  *queue[Event]
 	events    chan Event
 	eventsOne sync.Once
@@ -218,7 +220,8 @@ func dialOne(ctx context.Context, addr string, sessionTimeout time.Duration, o o
 	}
 	c.defaultQ = newQueue[Event](o.maxQueue)
 	c.dispatch = newQueue[delivery](0)
-	c.dispatch.start(c.deliver, func() { c.defaultQ.close() })
+	c.dispDone = make(chan struct{})
+	c.dispatch.start(c.deliver, func() { c.defaultQ.close(); close(c.dispDone) })
 	c.dispatch.put(delivery{ev: Event{Type: proto.EventNone, State: state}, toDefault: true})
 	c.wg.Add(2)
 	go c.readLoop()
@@ -321,18 +324,46 @@ func (c *Conn) Err() error {
 
 // Events returns the channel of the default watcher's events: session state
 // changes (the first is SyncConnected) and the watches set with watch=true.
-// Events are buffered without bound until Events is first called; after
-// that the caller must keep receiving until the channel is closed, which
-// happens after the connection is gone and its last event is delivered.
+// Unless WithWatcher is used, events are buffered until Events is first
+// called (with WithWatcher, the channel gets only the events after that
+// call). Once Events has been called, the caller must keep receiving until
+// the channel is closed, which happens after the connection is gone and its
+// last event is delivered.
 func (c *Conn) Events() <-chan Event {
 	c.eventsOne.Do(func() {
+		c.eventsOn.Store(true)
 		c.defaultQ.start(func(ev Event) { c.events <- ev }, func() { close(c.events) })
 	})
 	return c.events
 }
 
+// WaitEvents returns once every event that arrived before the call has been
+// handed to its watchers (the WithWatcher function included; not
+// necessarily received from the Events channel), or when ctx ends.
+func (c *Conn) WaitEvents(ctx context.Context) error {
+	b := make(chan struct{})
+	if c.dispatch.put(delivery{barrier: b}) {
+		select {
+		case <-b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-c.dispDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // deliver runs on the dispatch goroutine.
 func (c *Conn) deliver(d delivery) {
+	if d.barrier != nil {
+		close(d.barrier)
+		return
+	}
 	for _, fn := range d.fns {
 		fn(d.ev)
 	}
@@ -340,7 +371,9 @@ func (c *Conn) deliver(d delivery) {
 		if c.opts.watcher != nil {
 			c.opts.watcher(d.ev)
 		}
-		c.defaultQ.put(d.ev)
+		if c.opts.watcher == nil || c.eventsOn.Load() {
+			c.defaultQ.put(d.ev)
+		}
 	}
 }
 

@@ -40,6 +40,7 @@ type delivery struct {
 	ev        Event
 	fns       []Watcher
 	toDefault bool
+	barrier   chan struct{} // WaitEvents: closed instead of delivering ev
 }
 
 func (d *delivery) addSet(s *watchSet) {

@@ -6,8 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
+	"path/filepath"
 	"syscall"
 
 	"github.com/gozk/gozk/internal/config"
@@ -95,9 +94,9 @@ func configDump(c *config.Config) []string {
 	lines := []string{
 		fmt.Sprintf("clientPort=%d", c.ClientPort),
 		"secureClientPort=-1",
-		fmt.Sprintf("dataDir=%s", c.DataDir),
+		fmt.Sprintf("dataDir=%s", filepath.Join(c.DataDir, "version-2")),
 		fmt.Sprintf("dataDirSize=%d", 0),
-		fmt.Sprintf("dataLogDir=%s", c.LogDir()),
+		fmt.Sprintf("dataLogDir=%s", filepath.Join(c.LogDir(), "version-2")),
 		fmt.Sprintf("dataLogSize=%d", 0),
 		fmt.Sprintf("tickTime=%d", c.TickTime.Milliseconds()),
 		fmt.Sprintf("maxClientCnxns=%d", c.MaxClientCnxns),
@@ -106,13 +105,5 @@ func configDump(c *config.Config) []string {
 		fmt.Sprintf("clientPortListenBacklog=%d", -1),
 		fmt.Sprintf("serverId=%d", c.MyID),
 	}
-	words := make([]string, 0, len(c.FourLetterWords))
-	for w, on := range c.FourLetterWords {
-		if on {
-			words = append(words, w)
-		}
-	}
-	sort.Strings(words)
-	lines = append(lines, "4lw.commands.whitelist="+strings.Join(words, ","))
 	return lines
 }

@@ -71,6 +71,8 @@ type conn struct {
 	lastOp   atomic.Value // string
 	lastCxid atomic.Int32
 	lastZxid atomic.Int64
+	lastResp atomic.Int64 // ms since the epoch
+	lastLat  atomic.Int64 // ms
 }
 
 func newConn(s *Server, nc net.Conn, id uint64, ip string) *conn {
@@ -167,6 +169,7 @@ func (c *conn) handshake() (bool, error) {
 		return false, err
 	}
 	if word := string(head); fourLetterWords[word] != nil {
+		c.cstats.received.Add(1)
 		c.s.fourLetter(word, c.nc)
 		return false, nil
 	}
@@ -445,6 +448,8 @@ func (c *conn) recordReply(it *item, hdr *proto.ReplyHeader) {
 		c.lastCxid.Store(it.hdr.Xid)
 	}
 	c.lastZxid.Store(hdr.Zxid)
+	c.lastResp.Store(time.Now().UnixMilli())
+	c.lastLat.Store(lat.Milliseconds())
 }
 
 // sendEvent queues a watch notification. Called from apply.

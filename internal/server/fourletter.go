@@ -16,6 +16,9 @@ import (
 // implements, then gozk's own version.
 const Version = "3.9.3-gozk-0.1.0"
 
+// FullVersion is Version with its build note, as srvr, stat and mntr print it.
+const FullVersion = Version + ", built on gozk"
+
 // fourLetterWords maps every four-letter word ZooKeeper knows to gozk's handler
 // (nil for words gozk recognises but does not implement: they answer with a note).
 var fourLetterWords = map[string]func(*Server, io.Writer){
@@ -68,7 +71,7 @@ func (s *Server) cmdRuok(w io.Writer) { io.WriteString(w, "imok") }
 func (s *Server) writeServerStats(w io.Writer) {
 	mn, avg, mx := s.stats.lat.get()
 	s.mu.RLock()
-	zxid, nodes := s.fsm.Zxid(), s.fsm.Tree().Len()
+	zxid, nodes := s.fsm.Zxid(), nodeCount(s.fsm.Tree().Len())
 	s.mu.RUnlock()
 	fmt.Fprintf(w, "Latency min/avg/max: %d/%.4f/%d\n", mn, avg, mx)
 	fmt.Fprintf(w, "Received: %d\n", s.stats.received.Load())
@@ -80,16 +83,30 @@ func (s *Server) writeServerStats(w io.Writer) {
 	fmt.Fprintf(w, "Node count: %d\n", nodes)
 }
 
+// nodeCount is the node count ZooKeeper reports: its DataTree holds the root
+// twice (as "" and "/").
+func nodeCount(n int) int { return n + 1 }
+
 func (s *Server) cmdSrvr(w io.Writer) {
-	fmt.Fprintf(w, "Zookeeper version: %s, built on %s\n", Version, "gozk")
+	fmt.Fprintf(w, "Zookeeper version: %s\n", FullVersion)
 	s.writeServerStats(w)
 }
 
+// brief is a connection's short line in stat and cons: [1] for a connection
+// with a session (reading), [0] for one that has none (a four-letter word).
+func (c *conn) brief() string {
+	ops := 0
+	if c.sessionID() != 0 {
+		ops = 1
+	}
+	return fmt.Sprintf(" /%s[%d](queued=%d,recved=%d,sent=%d", c.remote, ops, len(c.pending), c.cstats.received.Load(), c.cstats.sent.Load())
+}
+
 func (s *Server) cmdStat(w io.Writer) {
-	fmt.Fprintf(w, "Zookeeper version: %s, built on %s\n", Version, "gozk")
+	fmt.Fprintf(w, "Zookeeper version: %s\n", FullVersion)
 	io.WriteString(w, "Clients:\n")
 	for _, c := range s.snapshotConns() {
-		fmt.Fprintf(w, " /%s[1](queued=%d,recved=%d,sent=%d)\n", c.remote, len(c.pending), c.cstats.received.Load(), c.cstats.sent.Load())
+		io.WriteString(w, c.brief()+")\n")
 	}
 	io.WriteString(w, "\n")
 	s.writeServerStats(w)
@@ -122,11 +139,14 @@ func (s *Server) snapshotConns() []*conn {
 
 func (s *Server) cmdCons(w io.Writer) {
 	for _, c := range s.snapshotConns() {
+		if c.sessionID() == 0 {
+			io.WriteString(w, c.brief()+")\n")
+			continue
+		}
 		mn, avg, mx := c.cstats.lat.get()
-		fmt.Fprintf(w, " /%s[1](queued=%d,recved=%d,sent=%d,sid=0x%x,lop=%s,est=%d,to=%d,lcxid=0x%x,lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%.4f,maxlat=%d)\n",
-			c.remote, len(c.pending), c.cstats.received.Load(), c.cstats.sent.Load(), c.sessionID(),
-			c.lastOp.Load().(string), c.created.UnixMilli(), c.timeout.Milliseconds(), c.lastCxid.Load(),
-			c.lastZxid.Load(), time.Now().UnixMilli(), mx, mn, avg, mx)
+		fmt.Fprintf(w, "%s,sid=0x%x,lop=%s,est=%d,to=%d,lcxid=0x%x,lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d)\n",
+			c.brief(), c.sessionID(), c.lastOp.Load().(string), c.created.UnixMilli(), c.timeout.Milliseconds(),
+			c.lastCxid.Load(), c.lastZxid.Load(), c.lastResp.Load(), c.lastLat.Load(), mn, int64(avg), mx)
 	}
 	io.WriteString(w, "\n")
 }
@@ -149,22 +169,60 @@ func (s *Server) cmdConf(w io.Writer) {
 	}
 }
 
+// cmdEnvi prints ZooKeeper's environment keys, in its order, so tools that parse
+// them work; the java.* keys describe the Go runtime instead.
 func (s *Server) cmdEnvi(w io.Writer) {
 	host, _ := os.Hostname()
 	wd, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	user := os.Getenv("USER")
+	exe, _ := os.Executable()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	io.WriteString(w, "Environment:\n")
-	fmt.Fprintf(w, "zookeeper.version=%s, built on gozk\n", Version)
-	fmt.Fprintf(w, "host.name=%s\n", host)
-	fmt.Fprintf(w, "go.version=%s\n", runtime.Version())
-	fmt.Fprintf(w, "os.name=%s\n", runtime.GOOS)
-	fmt.Fprintf(w, "os.arch=%s\n", runtime.GOARCH)
-	fmt.Fprintf(w, "user.dir=%s\n", wd)
-	fmt.Fprintf(w, "os.procs=%d\n", runtime.NumCPU())
-	fmt.Fprintf(w, "pid=%d\n", os.Getpid())
+	for _, kv := range [][2]string{
+		{"zookeeper.version", FullVersion},
+		{"host.name", host},
+		{"java.version", runtime.Version()},
+		{"java.vendor", "gozk (Go runtime)"},
+		{"java.home", runtime.GOROOT()},
+		{"java.class.path", exe},
+		{"java.library.path", ""},
+		{"java.io.tmpdir", os.TempDir()},
+		{"java.compiler", runtime.Compiler},
+		{"os.name", osName()},
+		{"os.arch", runtime.GOARCH},
+		{"os.version", osVersion()},
+		{"user.name", user},
+		{"user.home", home},
+		{"user.dir", wd},
+		{"os.memory.free", fmt.Sprintf("%dMB", (ms.HeapIdle)>>20)},
+		{"os.memory.max", fmt.Sprintf("%dMB", ms.Sys>>20)},
+		{"os.memory.total", fmt.Sprintf("%dMB", ms.HeapSys>>20)},
+	} {
+		fmt.Fprintf(w, "%s=%s\n", kv[0], kv[1])
+	}
 }
 
+func osName() string {
+	if runtime.GOOS == "linux" {
+		return "Linux"
+	}
+	return runtime.GOOS
+}
+
+func osVersion() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// The watch words cover data and exist watches (ZooKeeper's dataWatches table);
+// child watches count only in mntr's zk_watch_count.
 func (s *Server) cmdWchs(w io.Writer) {
-	sum := s.watch.Summary()
+	sum := s.watch.DataSummary()
 	fmt.Fprintf(w, "%d connections watching %d paths\nTotal watches:%d\n", sum.Connections, sum.Paths, sum.Total)
 }
 
@@ -178,7 +236,7 @@ func (s *Server) sessionOf(connID uint64) int64 {
 }
 
 func (s *Server) cmdWchc(w io.Writer) {
-	byW := s.watch.ByWatcher()
+	byW := s.watch.DataByWatcher()
 	ids := make([]uint64, 0, len(byW))
 	for id := range byW {
 		ids = append(ids, id)
@@ -190,10 +248,11 @@ func (s *Server) cmdWchc(w io.Writer) {
 			fmt.Fprintf(w, "\t%s\n", p)
 		}
 	}
+	io.WriteString(w, "\n")
 }
 
 func (s *Server) cmdWchp(w io.Writer) {
-	byP := s.watch.ByPath()
+	byP := s.watch.DataByPath()
 	paths := make([]string, 0, len(byP))
 	for p := range byP {
 		paths = append(paths, p)
@@ -205,6 +264,7 @@ func (s *Server) cmdWchp(w io.Writer) {
 			fmt.Fprintf(w, "\t0x%x\n", s.sessionOf(id))
 		}
 	}
+	io.WriteString(w, "\n")
 }
 
 func dirSize(dir string) int64 {
@@ -264,7 +324,7 @@ func (s *Server) cmdMntr(w io.Writer) {
 	mn, avg, mx := s.stats.lat.get()
 	s.mu.RLock()
 	t := s.fsm.Tree()
-	nodes, eph, size := t.Len(), t.EphemeralCount(), t.DataSize()
+	nodes, eph, size := nodeCount(t.Len()), t.EphemeralCount(), t.DataSize()
 	s.mu.RUnlock()
 	sum := s.watch.Summary()
 	var ms runtime.MemStats
@@ -273,7 +333,7 @@ func (s *Server) cmdMntr(w io.Writer) {
 		k string
 		v any
 	}{
-		{"zk_version", Version},
+		{"zk_version", FullVersion},
 		{"zk_server_state", s.mode()},
 		{"zk_avg_latency", fmt.Sprintf("%.4f", avg)},
 		{"zk_max_latency", mx},

@@ -128,7 +128,7 @@ func New(opts Options) *Server {
 		fsm:       fsm.New(opts.ExtendedTypes),
 		watch:     watch.New(),
 		tracker:   session.NewTracker(opts.TickTime),
-		ids:       session.NewIDs(opts.ID, time.Now()),
+		ids:       session.NewIDs(max(opts.ID, 1), time.Now()), // a standalone ZooKeeper uses server id 1
 		conns:     make(map[uint64]*conn),
 		bySession: make(map[int64]*conn),
 		perIP:     make(map[string]int),

@@ -306,11 +306,11 @@ func TestFourLetterWords(t *testing.T) {
 	if got := fourLetter(t, s, "ruok"); got != "imok" {
 		t.Fatalf("ruok = %q", got)
 	}
-	if got := fourLetter(t, s, "srvr"); !strings.Contains(got, "Mode: standalone") || !strings.Contains(got, "Node count: 5") {
+	if got := fourLetter(t, s, "srvr"); !strings.Contains(got, "Mode: standalone") || !strings.Contains(got, "Node count: 6") {
 		t.Fatalf("srvr = %q", got)
 	}
 	mntr := fourLetter(t, s, "mntr")
-	for _, want := range []string{"zk_server_state\tstandalone", "zk_znode_count\t5", "zk_ephemerals_count\t1", "zk_watch_count\t1", "zk_num_alive_connections\t2"} {
+	for _, want := range []string{"zk_server_state\tstandalone", "zk_znode_count\t6", "zk_ephemerals_count\t1", "zk_watch_count\t1", "zk_num_alive_connections\t2"} {
 		if !strings.Contains(mntr, want) {
 			t.Errorf("mntr lacks %q:\n%s", want, mntr)
 		}

@@ -315,58 +315,41 @@ func (m *Manager) Summary() Summary {
 	return s
 }
 
-// ByWatcher returns, for each watcher, its sorted watched paths (wchc).
-func (m *Manager) ByWatcher() map[Watcher][]string {
+// DataSummary counts the data and exist watches alone (ZooKeeper's wchs).
+func (m *Manager) DataSummary() Summary {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[Watcher][]string)
-	for _, t := range []*table{&m.data, &m.child} {
-		for w, ps := range t.byWatcher {
-			for p := range ps {
-				out[w] = append(out[w], p)
-			}
-		}
+	s := Summary{Connections: len(m.data.byWatcher), Paths: len(m.data.byPath)}
+	for _, ws := range m.data.byPath {
+		s.Total += len(ws)
 	}
-	for w, ps := range out {
-		out[w] = dedupSorted(ps)
+	return s
+}
+
+// DataByWatcher returns, for each watcher, its sorted data-watched paths (wchc).
+func (m *Manager) DataByWatcher() map[Watcher][]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[Watcher][]string, len(m.data.byWatcher))
+	for w, ps := range m.data.byWatcher {
+		for p := range ps {
+			out[w] = append(out[w], p)
+		}
+		sort.Strings(out[w])
 	}
 	return out
 }
 
-// ByPath returns, for each watched path, its sorted watchers (wchp).
-func (m *Manager) ByPath() map[string][]Watcher {
+// DataByPath returns, for each data-watched path, its sorted watchers (wchp).
+func (m *Manager) DataByPath() map[string][]Watcher {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string][]Watcher)
-	for _, t := range []*table{&m.data, &m.child} {
-		for p, ws := range t.byPath {
-			for w := range ws {
-				out[p] = append(out[p], w)
-			}
+	out := make(map[string][]Watcher, len(m.data.byPath))
+	for p, ws := range m.data.byPath {
+		for w := range ws {
+			out[p] = append(out[p], w)
 		}
-	}
-	for p, ws := range out {
-		sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
-		j := 0
-		for i, w := range ws {
-			if i == 0 || w != ws[j-1] {
-				ws[j] = w
-				j++
-			}
-		}
-		out[p] = ws[:j]
+		sort.Slice(out[p], func(i, j int) bool { return out[p][i] < out[p][j] })
 	}
 	return out
-}
-
-func dedupSorted(ps []string) []string {
-	sort.Strings(ps)
-	j := 0
-	for i, p := range ps {
-		if i == 0 || p != ps[j-1] {
-			ps[j] = p
-			j++
-		}
-	}
-	return ps[:j]
 }

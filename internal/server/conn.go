@@ -102,20 +102,8 @@ func (c *conn) authIDs() []proto.ID {
 func (c *conn) addAuth(ids []proto.ID) {
 	c.authMu.Lock()
 	defer c.authMu.Unlock()
-	next := make([]proto.ID, len(c.auth), len(c.auth)+len(ids))
-	copy(next, c.auth)
-	for _, id := range ids {
-		dup := false
-		for _, have := range next {
-			if have == id {
-				dup = true
-			}
-		}
-		if !dup {
-			next = append(next, id)
-		}
-	}
-	c.auth = next
+	// Readers keep slices of the old length; appending never changes what they see.
+	c.auth = acl.AddIDs(c.auth, ids...)
 }
 
 // shutdown closes the connection once; the goroutines notice and exit.

@@ -43,7 +43,9 @@ type cliError struct {
 
 func (e *cliError) Error() string { return e.msg }
 
-func failf(format string, a ...any) error { return &cliError{msg: fmt.Sprintf(format, a...), code: exitError} }
+func failf(format string, a ...any) error {
+	return &cliError{msg: fmt.Sprintf(format, a...), code: exitError}
+}
 
 // shell is one zkCli session.
 type shell struct {

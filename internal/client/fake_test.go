@@ -452,11 +452,16 @@ func TestMultiResults(t *testing.T) {
 }
 
 func TestPingsWhenIdle(t *testing.T) {
-	f, opt := newFake(t, &proto.ConnectResponse{TimeOut: 150, SessionID: 1, Passwd: make([]byte, 16), HasReadOnly: true})
+	// Generous timeout (pings every 400 ms, silence tolerated for 800 ms) so
+	// that a loaded machine does not lose the connection.
+	f, opt := newFake(t, &proto.ConnectResponse{TimeOut: 1200, SessionID: 1, Passwd: make([]byte, 16), HasReadOnly: true})
 	c := dialFake(t, f, opt)
 	for i := 0; i < 3; i++ {
 		select {
-		case r := <-f.reqs:
+		case r, ok := <-f.reqs:
+			if !ok {
+				t.Fatalf("connection closed: %v", c.Err())
+			}
 			if r.hdr.Type != proto.OpPing || r.hdr.Xid != proto.XidPing {
 				t.Fatalf("request %+v", r.hdr)
 			}

@@ -43,12 +43,13 @@ type FSM struct {
 	epoch    int64
 	counter  int64
 	zxid     int64
+	quotas   map[string]struct{} // quota roots; see quota.go
 }
 
 // New returns an empty state machine. extended enables TTL nodes
 // (extendedTypesEnabled).
 func New(extended bool) *FSM {
-	return &FSM{tree: tree.New(extended), sessions: make(map[int64]*Session)}
+	return &FSM{tree: tree.New(extended), sessions: make(map[int64]*Session), quotas: make(map[string]struct{})}
 }
 
 // Tree returns the tree, for reads under the owner's lock.
@@ -283,7 +284,9 @@ func (a *applier) create(op proto.OpCode, r *proto.CreateRequest) (MultiOpResult
 		parent.Cversion, parent.Pzxid = savedCv, savedPz
 	})
 	a.change(proto.EventNodeCreated, path)
-	return MultiOpResult{Op: op, Path: path, Stat: n.Stat()}, proto.ErrOK
+	st := n.Stat()
+	a.quotaAfterCreate(path, n.Data)
+	return MultiOpResult{Op: op, Path: path, Stat: st}, proto.ErrOK
 }
 
 func isSpecial(path string) bool {
@@ -331,6 +334,7 @@ func (a *applier) remove(path string, n, parent *tree.Node) {
 		parent.Cversion, parent.Pzxid = savedCv, savedPz
 	})
 	a.change(proto.EventNodeDeleted, path)
+	a.quotaAfterDelete(path, n.Data)
 }
 
 func (a *applier) setData(r *proto.SetDataRequest) (MultiOpResult, proto.Err) {
@@ -357,6 +361,7 @@ func (a *applier) setData(r *proto.SetDataRequest) (MultiOpResult, proto.Err) {
 		n.Version, n.Mzxid, n.Mtime = old.Version, old.Mzxid, old.Mtime
 	})
 	a.change(proto.EventNodeDataChanged, r.Path)
+	a.quotaAdjust(r.Path, 0, int64(len(r.Data)-len(old.Data)))
 	return MultiOpResult{Op: proto.OpSetData, Path: r.Path, Stat: n.Stat()}, proto.ErrOK
 }
 

@@ -394,3 +394,44 @@ func TestACLChecks(t *testing.T) {
 		t.Fatalf("super getData: %v", e)
 	}
 }
+
+func TestQuotaStatsTracked(t *testing.T) {
+	h := newHarness(t, false)
+	h.mustCreate("/q", proto.ModePersistent) // data "d"
+	h.mustCreate("/q/a", proto.ModePersistent)
+	h.mustCreate("/zookeeper/quota/q", proto.ModePersistent)
+	h.mustCreate("/zookeeper/quota/q/zookeeper_limits", proto.ModePersistent)
+	h.mustCreate("/zookeeper/quota/q/zookeeper_stats", proto.ModePersistent)
+	stats := func() string { return string(h.f.Tree().Get("/zookeeper/quota/q/zookeeper_stats").Data) }
+	if got := stats(); got != "count=2,bytes=2" {
+		t.Fatalf("initial stats %q", got)
+	}
+	v := h.stat("/zookeeper/quota/q/zookeeper_stats").Version
+	h.mustCreate("/q/a/b", proto.ModePersistent)
+	h.apply(&Entry{Op: proto.OpSetData, Session: sess, Req: &proto.SetDataRequest{Path: "/q", Data: []byte("four"), Version: -1}})
+	h.delete("/q/a/b", -1)
+	if got := stats(); got != "count=2,bytes=5" {
+		t.Fatalf("stats after changes %q", got)
+	}
+	if h.stat("/zookeeper/quota/q/zookeeper_stats").Version != v {
+		t.Fatal("stats updates changed the node's version")
+	}
+	// A failed multi leaves the stats alone.
+	h.apply(&Entry{Op: proto.OpMulti, Session: sess, Req: &proto.MultiRequest{Ops: []proto.MultiOp{
+		{Type: proto.OpCreate, Req: &proto.CreateRequest{Path: "/q/x", Data: []byte("123"), ACL: proto.OpenACLUnsafe}},
+		{Type: proto.OpDelete, Req: &proto.PathVersionRequest{Path: "/nope", Version: -1}},
+	}}})
+	if got := stats(); got != "count=2,bytes=5" {
+		t.Fatalf("stats after failed multi %q", got)
+	}
+	// Snapshots restore the quota roots.
+	g, err := DecodeSnapshot(snapshotBytes(t, h.f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := &harness{t: t, f: g, now: h.now}
+	h2.mustCreate("/q/y", proto.ModePersistent)
+	if got := string(g.Tree().Get("/zookeeper/quota/q/zookeeper_stats").Data); got != "count=3,bytes=6" {
+		t.Fatalf("stats after restore %q", got)
+	}
+}

@@ -208,5 +208,6 @@ func DecodeSnapshot(b []byte) (*FSM, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
 	f.tree = t
+	f.rebuildQuotas()
 	return f, nil
 }

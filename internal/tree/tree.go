@@ -293,16 +293,15 @@ func (t *Tree) CountDescendants(path string) int {
 
 // Walk calls fn for every node in depth-first order of sorted paths, parents
 // before children.
-func (t *Tree) Walk(fn func(path string, n *Node)) {
-	var walk func(path string)
-	walk = func(path string) {
-		n := t.nodes[path]
-		fn(path, n)
-		for _, c := range n.Children() {
-			walk(Join(path, c))
-		}
+func (t *Tree) Walk(fn func(path string, n *Node)) { t.WalkFrom("/", fn) }
+
+// WalkFrom is Walk over the subtree at path, which must exist.
+func (t *Tree) WalkFrom(path string, fn func(path string, n *Node)) {
+	n := t.nodes[path]
+	fn(path, n)
+	for _, c := range n.Children() {
+		t.WalkFrom(Join(path, c), fn)
 	}
-	walk("/")
 }
 
 var crcTable = crc64.MakeTable(crc64.ECMA)

@@ -3,8 +3,10 @@
 # freshly started gozk server, or against Apache ZooKeeper with
 # --against-zookeeper to check the suites themselves.
 #
-# Usage: scripts/integration.sh [--against-zookeeper] [--keep] [suite ...]
+# Usage: scripts/integration.sh [--against-zookeeper] [--serial] [--keep] [suite ...]
 #   suite is one of: kazoo zkcli java (default: all of them)
+#   The suites work below paths of their own and run at the same time;
+#   --serial runs them one after the other, printing as they go.
 #   --keep keeps the temporary directory (server log, zoo.cfg) for inspection.
 set -uo pipefail
 
@@ -15,14 +17,16 @@ zkjar=/usr/share/java/zookeeper.jar
 
 against_zookeeper=0
 keep=0
+serial=0
 suites=()
 for arg in "$@"; do
 	case "$arg" in
 	--against-zookeeper) against_zookeeper=1 ;;
 	--keep) keep=1 ;;
+	--serial) serial=1 ;;
 	kazoo | zkcli | java) suites+=("$arg") ;;
 	-h | --help)
-		sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -126,25 +130,29 @@ if [ "$ready" -ne 1 ]; then
 fi
 log "$target is serving: $(four_letter srvr | grep '^Mode:')"
 
-# Java classes are compiled once per run into the temp dir.
+# The Java client and the classes it needs: the ZooKeeper client, its Jute
+# records and the SLF4J API (no binding: the client logs nothing). The NIO
+# client socket is the default, so Netty is not needed.
 java_cp="$zkjar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar"
 
 run_suite() {
 	local name="$1"
 	case "$name" in
 	kazoo)
-		ZK_ADDR="$addr" timeout 150 "$python" "$itdir/kazoo_test.py" "$addr"
+		ZK_ADDR="$addr" timeout 170 "$python" "$itdir/kazoo_test.py" "$addr"
 		;;
 	zkcli)
-		ZK_ADDR="$addr" timeout 150 bash "$itdir/zkcli_test.sh" "$addr"
+		ZK_ADDR="$addr" timeout 170 bash "$itdir/zkcli_test.sh" "$addr"
 		;;
 	java)
 		mkdir -p "$tmp/classes"
-		if ! javac -nowarn -d "$tmp/classes" -cp "$java_cp" "$itdir"/java/*.java; then
+		if ! javac -nowarn -Xlint:-path -d "$tmp/classes" -cp "$java_cp" "$itdir"/java/*.java; then
 			echo "javac failed"
 			return 1
 		fi
-		ZK_ADDR="$addr" timeout 150 java -cp "$tmp/classes:$java_cp" ClientChecks "$addr"
+		ZK_ADDR="$addr" timeout 170 java -cp "$tmp/classes:$java_cp" ClientChecks "$addr" 2>&1 |
+			grep -v '^SLF4J:'
+		return "${PIPESTATUS[0]}"
 		;;
 	esac
 }
@@ -152,10 +160,32 @@ run_suite() {
 declare -A result
 declare -A counts
 failed=0
+if [ "$serial" -eq 1 ]; then
+	for s in "${suites[@]}"; do
+		log "suite $s against $target"
+		run_suite "$s" 2>&1 | tee "$tmp/$s.out"
+		echo "${PIPESTATUS[0]}" >"$tmp/$s.rc"
+	done
+else
+	log "running ${suites[*]} against $target"
+	suite_pids=()
+	for s in "${suites[@]}"; do
+		(
+			run_suite "$s" >"$tmp/$s.out" 2>&1
+			echo $? >"$tmp/$s.rc"
+		) &
+		suite_pids+=($!)
+	done
+	for p in "${suite_pids[@]}"; do
+		wait "$p"
+	done
+	for s in "${suites[@]}"; do
+		log "suite $s"
+		cat "$tmp/$s.out"
+	done
+fi
 for s in "${suites[@]}"; do
-	log "suite $s against $target"
-	run_suite "$s" 2>&1 | tee "$tmp/$s.out"
-	rc="${PIPESTATUS[0]}"
+	rc="$(cat "$tmp/$s.rc" 2>/dev/null || echo 255)"
 	counts[$s]="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/$s.out" | tail -n 1)"
 	if [ "$rc" -eq 0 ]; then
 		result[$s]=PASS
@@ -163,14 +193,13 @@ for s in "${suites[@]}"; do
 		result[$s]="FAIL (exit $rc)"
 		failed=1
 	fi
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		echo "integration.sh: the server exited during suite $s; last lines of its log:" >&2
-		tail -n 40 "$tmp/server.log" >&2
-		server_pid=""
-		failed=1
-		break
-	fi
 done
+if ! kill -0 "$server_pid" 2>/dev/null; then
+	echo "integration.sh: the server exited during the run; last lines of its log:" >&2
+	tail -n 40 "$tmp/server.log" >&2
+	server_pid=""
+	failed=1
+fi
 
 echo
 log "summary against $target ($addr)"

@@ -190,6 +190,10 @@ func TestBadRequests(t *testing.T) {
 		if xid, zxid, code := d.Int(), d.Long(), d.Int(); xid != 7 || zxid != -1 || code != codeUnimplemented {
 			t.Errorf("opcode %d: reply %x, want xid 7, zxid -1, Unimplemented", op, p)
 		}
+		// Nothing more is answered on this connection.
+		if h, _, err := r.Request(8, 3, existsBody("/alive")); err == nil {
+			t.Errorf("opcode %d: the connection still answers requests: %+v", op, h)
+		}
 		if !r.WaitClosed(waitFor) {
 			t.Errorf("opcode %d: connection still open", op)
 		}

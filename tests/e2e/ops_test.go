@@ -349,6 +349,12 @@ func TestAddAuth(t *testing.T) {
 	if err != nil || h.Err != codeAuthFailed {
 		t.Fatalf("auth reply %+v, %v", h, err)
 	}
+	var ex zktest.Enc
+	ex.String("/")
+	ex.Bool(false)
+	if h, _, err := r.Request(1, 3, ex.Bytes()); err == nil {
+		t.Fatalf("the connection still answers requests after AuthFailed: %+v", h)
+	}
 	if !r.WaitClosed(waitFor) {
 		t.Fatal("connection still open after AuthFailed")
 	}

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,38 +43,8 @@ const (
 	codeReconfigDisabled     = -123
 )
 
-var errCodes = map[error]int32{
-	zk.ErrAPIError:                -100,
-	zk.ErrNoNode:                  codeNoNode,
-	zk.ErrNoAuth:                  codeNoAuth,
-	zk.ErrBadVersion:              codeBadVersion,
-	zk.ErrNoChildrenForEphemerals: codeNoChildrenForEph,
-	zk.ErrNodeExists:              codeNodeExists,
-	zk.ErrNotEmpty:                codeNotEmpty,
-	zk.ErrSessionExpired:          codeSessionExpired,
-	zk.ErrInvalidACL:              codeInvalidACL,
-	zk.ErrAuthFailed:              codeAuthFailed,
-	zk.ErrSessionMoved:            -118,
-	zk.ErrReconfigDisabled:        codeReconfigDisabled,
-	zk.ErrBadArguments:            codeBadArguments,
-}
-
-// code maps a go-zookeeper error back to the server's error code; errors that
-// did not come from the server map to 1.
-func code(err error) int32 {
-	if err == nil {
-		return codeOK
-	}
-	if c, ok := errCodes[err]; ok {
-		return c
-	}
-	if s, ok := strings.CutPrefix(err.Error(), "unknown error: "); ok {
-		if n, perr := strconv.Atoi(s); perr == nil {
-			return int32(n)
-		}
-	}
-	return 1
-}
+// code is zktest.Code: the server error code behind a go-zookeeper error.
+func code(err error) int32 { return zktest.Code(err) }
 
 // wantCode fails the test unless err carries the server error code want.
 func wantCode(t *testing.T, what string, err error, want int32) {

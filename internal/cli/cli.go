@@ -204,6 +204,13 @@ func (sh *shell) executeLine(line string) {
 
 // processCmd runs a command and sets the exit status.
 func (sh *shell) processCmd(args []string) {
+	if args[0] == "quit" {
+		// zkCli closes the session and exits with the status of the
+		// command before.
+		sh.closeConn(false)
+		sh.quit = true
+		return
+	}
 	err := sh.processZKCmd(args)
 	sh.waitEvents()
 	sh.exitCode = exitOK
@@ -223,9 +230,6 @@ func (sh *shell) processCmd(args []string) {
 func (sh *shell) processZKCmd(args []string) error {
 	cmd := args[0]
 	switch cmd {
-	case "quit":
-		sh.quit = true
-		return nil
 	case "redo":
 		if len(args) >= 2 {
 			i, err := strconv.ParseInt(args[1], 0, 32)

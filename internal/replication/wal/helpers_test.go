@@ -252,3 +252,29 @@ func (f *faultFile) Truncate(size int64) error {
 	f.fs.record("truncate")
 	return f.file.Truncate(size)
 }
+
+// noSyncFS is the operating system's file system with syncs skipped, for tests
+// of recovery that reopen many logs.
+type noSyncFS struct{ osFS }
+
+func (noSyncFS) Create(name string) (file, error) {
+	f, err := osFS{}.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return noSyncFile{f}, nil
+}
+
+func (noSyncFS) OpenRW(name string) (file, error) {
+	f, err := osFS{}.OpenRW(name)
+	if err != nil {
+		return nil, err
+	}
+	return noSyncFile{f}, nil
+}
+
+func (noSyncFS) SyncDir(string) error { return nil }
+
+type noSyncFile struct{ file }
+
+func (noSyncFile) Sync() error { return nil }

@@ -14,6 +14,7 @@ import faulthandler
 import os
 import queue
 import random
+import re
 import socket
 import struct
 import sys
@@ -75,6 +76,18 @@ def wait_until(pred, timeout=WAIT, interval=0.05):
         if time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def server_version(client):
+    """The server's (major, minor, patch), from the srvr four-letter word."""
+    m = re.search(r"(?m)^Zookeeper version: (\d+)\.(\d+)\.(\d+)", client.command(b"srvr"))
+    if not m:
+        raise AssertionError("no version in srvr output")
+    return tuple(int(g) for g in m.groups())
+
+
+def exists_checks_read(version):
+    return version >= (3, 9, 2) or (3, 8, 4) <= version < (3, 9, 0)
 
 
 def new_client(**kwargs):
@@ -782,7 +795,15 @@ class AclTest(Base):
             anon.get_children(self.p("d"))
         with self.assertRaises(NoAuthError):
             anon.create(self.p("d", "c"))
-        self.assertIsNotNone(anon.exists(self.p("d")))  # exists is not ACL-checked
+        # exists needs READ since ZooKeeper 3.8.4 and 3.9.2 (ZOOKEEPER-2590);
+        # before, it was not ACL-checked at all. A missing node is never
+        # refused.
+        if exists_checks_read(server_version(anon)):
+            with self.assertRaises(NoAuthError):
+                anon.exists(self.p("d"))
+        else:
+            self.assertIsNotNone(anon.exists(self.p("d")))
+        self.assertIsNone(anon.exists(self.p("d", "missing")))
         with self.assertRaises(NoAuthError):  # getACL needs READ or ADMIN
             anon.get_acls(self.p("d"))
         wrong = self.client()

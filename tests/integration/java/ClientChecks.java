@@ -322,9 +322,43 @@ public final class ClientChecks {
         other.setData(p, b("1"), -1);
         persistent.expect(EventType.NodeDataChanged, p);
         once.expect(EventType.NodeDataChanged, p);
-        // What follows differs between releases: ZooKeeper 3.8 keeps one watch
-        // mode per path and session, so the spent one-shot watch takes the
-        // persistent one with it; 3.9 keeps both (ZOOKEEPER-4466).
+        // ZooKeeper before 3.9.0 keeps one watch mode per path and session, so
+        // the spent one-shot watch takes the persistent one with it; 3.9 keeps
+        // the persistent watch (ZOOKEEPER-4466).
+        if (compareVersion(serverVersion(), new int[] {3, 9, 0}) >= 0) {
+            other.setData(p, b("2"), -1);
+            persistent.expect(EventType.NodeDataChanged, p);
+            zk.exists(p, once); // once is spent: its next event is the delete
+            other.delete(p, -1);
+            persistent.expect(EventType.NodeDeleted, p);
+            once.expect(EventType.NodeDeleted, p);
+        }
+    }
+
+    /** The server's version, from the srvr four-letter word. */
+    private static int[] serverVersion() throws Exception {
+        int colon = addr.lastIndexOf(':');
+        try (java.net.Socket s = new java.net.Socket(addr.substring(0, colon), Integer.parseInt(addr.substring(colon + 1)))) {
+            s.setSoTimeout((int) WAIT_MS);
+            s.getOutputStream().write(b("srvr"));
+            s.shutdownOutput();
+            String out = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("(?m)^Zookeeper version: (\\d+)\\.(\\d+)\\.(\\d+)").matcher(out);
+            if (!m.find()) {
+                throw new AssertionError("no version in srvr output: " + out);
+            }
+            return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))};
+        }
+    }
+
+    private static int compareVersion(int[] a, int[] b) {
+        for (int i = 0; i < 3; i++) {
+            if (a[i] != b[i]) {
+                return Integer.compare(a[i], b[i]);
+            }
+        }
+        return 0;
     }
 
     private static void removeOneWatcher(String base) throws Exception {

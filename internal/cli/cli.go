@@ -347,7 +347,7 @@ func (sh *shell) connect(host string) error {
 	var lastErr error
 	for {
 		var err error
-		c, err = client.Dial(ctx, strings.Split(stripChroot(host), ","), sh.timeout,
+		c, err = client.Dial(ctx, strings.Split(host, ","), sh.timeout,
 			client.WithLogger(sh.logger), client.WithReadOnly(sh.readOnly), client.WithWatcher(sh.printEvent))
 		if err == nil {
 			break
@@ -377,14 +377,6 @@ func (sh *shell) waitEvents() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	sh.conn.WaitEvents(ctx)
-}
-
-// stripChroot drops a "/chroot" suffix of a connect string (not supported).
-func stripChroot(host string) string {
-	if i := strings.IndexByte(host, '/'); i >= 0 {
-		return host[:i]
-	}
-	return host
 }
 
 func (sh *shell) printEvent(ev client.Event) {

@@ -82,6 +82,7 @@ type Conn struct {
 	opts     options
 	nc       net.Conn
 	addr     string
+	chroot   string // "" or a path without a trailing slash
 	session  int64
 	passwd   []byte
 	timeout  time.Duration
@@ -133,7 +134,9 @@ func (r *request) finish(err error) {
 
 // Dial connects to the first server of addrs that accepts a session and
 // returns the connected Conn. An address without a port gets DefaultPort; an
-// element may itself be a comma-separated list. The context bounds the whole
+// element may itself be a comma-separated list, and a "/path" after the last
+// address is a chroot, as in Java's connect strings ("h1:2181,h2:2181/app"):
+// the Conn's paths are then relative to it. The context bounds the whole
 // dial, handshakes included. sessionTimeout is the requested timeout; the
 // server's negotiated value is SessionTimeout.
 func Dial(ctx context.Context, addrs []string, sessionTimeout time.Duration, opts ...Option) (*Conn, error) {
@@ -148,13 +151,17 @@ func Dial(ctx context.Context, addrs []string, sessionTimeout time.Duration, opt
 		var d net.Dialer
 		o.dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 	}
+	chroot, err := chrootOf(addrs)
+	if err != nil {
+		return nil, err
+	}
 	list := SplitServers(addrs)
 	if len(list) == 0 {
 		return nil, ErrNoServer
 	}
 	var errs []error
 	for _, addr := range list {
-		c, err := dialOne(ctx, addr, sessionTimeout, o)
+		c, err := dialOne(ctx, addr, chroot, sessionTimeout, o)
 		if err == nil {
 			return c, nil
 		}
@@ -166,11 +173,31 @@ func Dial(ctx context.Context, addrs []string, sessionTimeout time.Duration, opt
 	return nil, fmt.Errorf("client: cannot connect: %w", errors.Join(errs...))
 }
 
-// SplitServers splits comma-separated server lists and adds DefaultPort to
-// addresses without a port.
+// chrootOf returns the chroot of a connect string ("" for none or "/").
+func chrootOf(addrs []string) (string, error) {
+	chroot := ""
+	for _, a := range addrs {
+		if i := strings.IndexByte(a, '/'); i >= 0 {
+			chroot = a[i:]
+		}
+	}
+	if chroot == "" || chroot == "/" {
+		return "", nil
+	}
+	if err := ValidatePath(chroot); err != nil {
+		return "", fmt.Errorf("client: chroot: %w", err)
+	}
+	return chroot, nil
+}
+
+// SplitServers splits comma-separated server lists, drops a chroot suffix
+// and adds DefaultPort to addresses without a port.
 func SplitServers(addrs []string) []string {
 	var out []string
 	for _, a := range addrs {
+		if i := strings.IndexByte(a, '/'); i >= 0 {
+			a = a[:i]
+		}
 		for _, s := range strings.Split(a, ",") {
 			s = strings.TrimSpace(s)
 			if s == "" {
@@ -185,7 +212,7 @@ func SplitServers(addrs []string) []string {
 	return out
 }
 
-func dialOne(ctx context.Context, addr string, sessionTimeout time.Duration, o options) (*Conn, error) {
+func dialOne(ctx context.Context, addr, chroot string, sessionTimeout time.Duration, o options) (*Conn, error) {
 	nc, err := o.dial(ctx, addr)
 	if err != nil {
 		return nil, err
@@ -200,6 +227,7 @@ func dialOne(ctx context.Context, addr string, sessionTimeout time.Duration, o o
 		opts:     o,
 		nc:       nc,
 		addr:     addr,
+		chroot:   chroot,
 		session:  resp.SessionID,
 		passwd:   resp.Passwd,
 		timeout:  time.Duration(resp.TimeOut) * time.Millisecond,
@@ -286,6 +314,34 @@ func ctxErr(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// srv turns a client path into a server path (under the chroot).
+func (c *Conn) srv(p string) string {
+	if c.chroot == "" {
+		return p
+	}
+	if p == "/" {
+		return c.chroot
+	}
+	return c.chroot + p
+}
+
+// cli turns a server path into a client path (relative to the chroot).
+func (c *Conn) cli(p string) string {
+	if c.chroot == "" {
+		return p
+	}
+	if p == c.chroot {
+		return "/"
+	}
+	if strings.HasPrefix(p, c.chroot+"/") {
+		return p[len(c.chroot):]
+	}
+	return p
+}
+
+// Chroot returns the chroot of the connect string, or "".
+func (c *Conn) Chroot() string { return c.chroot }
 
 // SessionID returns the session's id.
 func (c *Conn) SessionID() int64 { return c.session }
@@ -595,7 +651,7 @@ func (c *Conn) handleFrame(frame []byte) error {
 		if rd.Err() != nil {
 			return fmt.Errorf("client: notification: %w", rd.Err())
 		}
-		c.dispatch.put(c.watches.materialize(Event{Type: we.Type, State: we.State, Path: we.Path}))
+		c.dispatch.put(c.watches.materialize(Event{Type: we.Type, State: we.State, Path: c.cli(we.Path)}))
 		return nil
 	case proto.XidAuth:
 		c.mu.Lock()

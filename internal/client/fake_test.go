@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -717,6 +718,34 @@ func TestEventString(t *testing.T) {
 	for _, tc := range cases {
 		if got := tc.ev.String(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestConnectString(t *testing.T) {
+	cases := []struct {
+		in      []string
+		servers []string
+		chroot  string
+		err     bool
+	}{
+		{[]string{"a:1"}, []string{"a:1"}, "", false},
+		{[]string{"a,b:2", "c"}, []string{"a:2181", "b:2", "c:2181"}, "", false},
+		{[]string{"a:1,b:2/app/x"}, []string{"a:1", "b:2"}, "/app/x", false},
+		{[]string{"a:1/"}, []string{"a:1"}, "", false},
+		{[]string{"[::1]:3,[::1]"}, []string{"[::1]:3", "[::1]:2181"}, "", false},
+		{[]string{"a:1/app/"}, nil, "", true},
+	}
+	for _, tc := range cases {
+		chroot, err := chrootOf(tc.in)
+		if tc.err {
+			if err == nil {
+				t.Errorf("%q: no error", tc.in)
+			}
+			continue
+		}
+		if got := SplitServers(tc.in); err != nil || chroot != tc.chroot || !slices.Equal(got, tc.servers) {
+			t.Errorf("%q: servers %q chroot %q err %v; want %q %q", tc.in, got, chroot, err, tc.servers, tc.chroot)
 		}
 	}
 }

@@ -83,15 +83,15 @@ func (c *Conn) Create(ctx context.Context, path string, data []byte, acl []proto
 	if err := checkCreate(path, acl, mode, -1); err != nil {
 		return "", err
 	}
-	req := &proto.CreateRequest{Path: path, Data: data, ACL: acl, Flags: mode}
+	req := &proto.CreateRequest{Path: c.srv(path), Data: data, ACL: acl, Flags: mode}
 	if mode == proto.ModeContainer {
 		var resp proto.Create2Response
 		_, err := c.call(ctx, proto.OpCreateContainer, req, &resp, codeErr)
-		return resp.Path, err
+		return c.cli(resp.Path), err
 	}
 	var resp proto.PathResponse
 	_, err := c.call(ctx, proto.OpCreate, req, &resp, codeErr)
-	return resp.Path, err
+	return c.cli(resp.Path), err
 }
 
 // Create2 creates a node and returns its path and Stat (create2, or
@@ -104,10 +104,10 @@ func (c *Conn) Create2(ctx context.Context, path string, data []byte, acl []prot
 	if mode == proto.ModeContainer {
 		op = proto.OpCreateContainer
 	}
-	req := &proto.CreateRequest{Path: path, Data: data, ACL: acl, Flags: mode}
+	req := &proto.CreateRequest{Path: c.srv(path), Data: data, ACL: acl, Flags: mode}
 	var resp proto.Create2Response
 	_, err := c.call(ctx, op, req, &resp, codeErr)
-	return resp.Path, resp.Stat, err
+	return c.cli(resp.Path), resp.Stat, err
 }
 
 // CreateTTL creates a node with a time to live (createTTL); mode must be
@@ -120,10 +120,10 @@ func (c *Conn) CreateTTL(ctx context.Context, path string, data []byte, acl []pr
 	if !mode.TTL() {
 		return "", proto.Stat{}, &ArgError{Msg: fmt.Sprintf("ttl not valid for mode: %s", ModeName(mode))}
 	}
-	req := &proto.CreateRequest{Path: path, Data: data, ACL: acl, Flags: mode, TTL: ttl.Milliseconds(), HasTTL: true}
+	req := &proto.CreateRequest{Path: c.srv(path), Data: data, ACL: acl, Flags: mode, TTL: ttl.Milliseconds(), HasTTL: true}
 	var resp proto.Create2Response
 	_, err := c.call(ctx, proto.OpCreateTTL, req, &resp, codeErr)
-	return resp.Path, resp.Stat, err
+	return c.cli(resp.Path), resp.Stat, err
 }
 
 // Delete deletes a node if its version matches (-1 matches any).
@@ -131,7 +131,7 @@ func (c *Conn) Delete(ctx context.Context, path string, version int32) error {
 	if err := ValidatePath(path); err != nil {
 		return err
 	}
-	_, err := c.call(ctx, proto.OpDelete, &proto.PathVersionRequest{Path: path, Version: version}, nil, codeErr)
+	_, err := c.call(ctx, proto.OpDelete, &proto.PathVersionRequest{Path: c.srv(path), Version: version}, nil, codeErr)
 	return err
 }
 
@@ -141,7 +141,7 @@ func (c *Conn) exists(ctx context.Context, path string, watch bool, w Watcher) (
 	}
 	var resp proto.StatResponse
 	found := false
-	_, err := c.call(ctx, proto.OpExists, &proto.PathWatchRequest{Path: path, Watch: watch}, &resp, func(code proto.Err) error {
+	_, err := c.call(ctx, proto.OpExists, &proto.PathWatchRequest{Path: c.srv(path), Watch: watch}, &resp, func(code proto.Err) error {
 		found = code == proto.ErrOK
 		if watch {
 			switch code {
@@ -179,7 +179,7 @@ func (c *Conn) getData(ctx context.Context, path string, watch bool, w Watcher) 
 		return nil, proto.Stat{}, err
 	}
 	var resp proto.GetDataResponse
-	_, err := c.call(ctx, proto.OpGetData, &proto.PathWatchRequest{Path: path, Watch: watch}, &resp, func(code proto.Err) error {
+	_, err := c.call(ctx, proto.OpGetData, &proto.PathWatchRequest{Path: c.srv(path), Watch: watch}, &resp, func(code proto.Err) error {
 		if watch && code == proto.ErrOK {
 			c.watches.add(kindData, path, w)
 		}
@@ -205,7 +205,7 @@ func (c *Conn) SetData(ctx context.Context, path string, data []byte, version in
 		return proto.Stat{}, err
 	}
 	var resp proto.StatResponse
-	_, err := c.call(ctx, proto.OpSetData, &proto.SetDataRequest{Path: path, Data: data, Version: version}, &resp, codeErr)
+	_, err := c.call(ctx, proto.OpSetData, &proto.SetDataRequest{Path: c.srv(path), Data: data, Version: version}, &resp, codeErr)
 	return resp.Stat, err
 }
 
@@ -215,7 +215,7 @@ func (c *Conn) GetACL(ctx context.Context, path string) ([]proto.ACL, proto.Stat
 		return nil, proto.Stat{}, err
 	}
 	var resp proto.GetACLResponse
-	_, err := c.call(ctx, proto.OpGetACL, &proto.PathRequest{Path: path}, &resp, codeErr)
+	_, err := c.call(ctx, proto.OpGetACL, &proto.PathRequest{Path: c.srv(path)}, &resp, codeErr)
 	return resp.ACL, resp.Stat, err
 }
 
@@ -228,7 +228,7 @@ func (c *Conn) SetACL(ctx context.Context, path string, acl []proto.ACL, version
 		return proto.Stat{}, err
 	}
 	var resp proto.StatResponse
-	_, err := c.call(ctx, proto.OpSetACL, &proto.SetACLRequest{Path: path, ACL: acl, Version: version}, &resp, codeErr)
+	_, err := c.call(ctx, proto.OpSetACL, &proto.SetACLRequest{Path: c.srv(path), ACL: acl, Version: version}, &resp, codeErr)
 	return resp.Stat, err
 }
 
@@ -241,7 +241,7 @@ func (c *Conn) children(ctx context.Context, path string, withStat, watch bool, 
 		op = proto.OpGetChildren2
 	}
 	resp := proto.ChildrenResponse{WithStat: withStat}
-	_, err := c.call(ctx, op, &proto.PathWatchRequest{Path: path, Watch: watch}, &resp, func(code proto.Err) error {
+	_, err := c.call(ctx, op, &proto.PathWatchRequest{Path: c.srv(path), Watch: watch}, &resp, func(code proto.Err) error {
 		if watch && code == proto.ErrOK {
 			c.watches.add(kindChild, path, w)
 		}
@@ -280,8 +280,8 @@ func (c *Conn) Sync(ctx context.Context, path string) (string, error) {
 		return "", err
 	}
 	var resp proto.PathResponse
-	_, err := c.call(ctx, proto.OpSync, &proto.PathRequest{Path: path}, &resp, codeErr)
-	return resp.Path, err
+	_, err := c.call(ctx, proto.OpSync, &proto.PathRequest{Path: c.srv(path)}, &resp, codeErr)
+	return c.cli(resp.Path), err
 }
 
 // CreateOp is a create in a Multi (create, or createContainer for
@@ -354,9 +354,44 @@ func (c *Conn) multi(ctx context.Context, op proto.OpCode, ops []proto.MultiOp) 
 			return nil, err
 		}
 	}
+	if c.chroot != "" {
+		ops = c.chrootOps(ops)
+	}
 	var resp proto.MultiResponse
 	_, err := c.call(ctx, op, &proto.MultiRequest{Ops: ops}, &resp, codeErr)
+	for i := range resp.Results {
+		if resp.Results[i].Path != "" {
+			resp.Results[i].Path = c.cli(resp.Results[i].Path)
+		}
+	}
 	return resp.Results, err
+}
+
+// chrootOps returns copies of ops whose paths are under the chroot.
+func (c *Conn) chrootOps(ops []proto.MultiOp) []proto.MultiOp {
+	out := make([]proto.MultiOp, len(ops))
+	for i, o := range ops {
+		switch r := o.Req.(type) {
+		case *proto.CreateRequest:
+			cp := *r
+			cp.Path = c.srv(r.Path)
+			o.Req = &cp
+		case *proto.PathVersionRequest:
+			cp := *r
+			cp.Path = c.srv(r.Path)
+			o.Req = &cp
+		case *proto.SetDataRequest:
+			cp := *r
+			cp.Path = c.srv(r.Path)
+			o.Req = &cp
+		case *proto.PathWatchRequest:
+			cp := *r
+			cp.Path = c.srv(r.Path)
+			o.Req = &cp
+		}
+		out[i] = o
+	}
+	return out
 }
 
 // Multi runs write operations atomically (multi) and returns one result per
@@ -412,7 +447,7 @@ func (c *Conn) AddWatch(ctx context.Context, path string, mode int32, w Watcher)
 	default:
 		return &ArgError{Msg: fmt.Sprintf("invalid addWatch mode %d", mode)}
 	}
-	_, err := c.call(ctx, proto.OpAddWatch, &proto.AddWatchRequest{Path: path, Mode: mode}, nil, func(code proto.Err) error {
+	_, err := c.call(ctx, proto.OpAddWatch, &proto.AddWatchRequest{Path: c.srv(path), Mode: mode}, nil, func(code proto.Err) error {
 		if code == proto.ErrOK {
 			c.watches.add(kind, path, w)
 		}
@@ -443,7 +478,7 @@ func (c *Conn) RemoveWatches(ctx context.Context, path string, t proto.WatcherTy
 		}
 		return nil
 	}
-	_, err := c.call(ctx, proto.OpRemoveWatches, &proto.WatchesRequest{Path: path, Type: t}, nil, removeHere)
+	_, err := c.call(ctx, proto.OpRemoveWatches, &proto.WatchesRequest{Path: c.srv(path), Type: t}, nil, removeHere)
 	if err != nil && local {
 		select {
 		case <-c.done:
@@ -460,12 +495,13 @@ func (c *Conn) CheckWatches(ctx context.Context, path string, t proto.WatcherTyp
 	if err := ValidatePath(path); err != nil {
 		return err
 	}
-	_, err := c.call(ctx, proto.OpCheckWatches, &proto.WatchesRequest{Path: path, Type: t}, nil, codeErr)
+	_, err := c.call(ctx, proto.OpCheckWatches, &proto.WatchesRequest{Path: c.srv(path), Type: t}, nil, codeErr)
 	return err
 }
 
 // GetEphemerals returns the paths of the session's ephemeral nodes that start
-// with prefix (a plain string prefix; "/" for all).
+// with prefix (a plain string prefix; "/" for all). As in the Java client,
+// prefix and results are server paths: the chroot does not apply.
 func (c *Conn) GetEphemerals(ctx context.Context, prefix string) ([]string, error) {
 	if err := ValidatePath(prefix); err != nil {
 		return nil, err
@@ -481,7 +517,7 @@ func (c *Conn) GetAllChildrenNumber(ctx context.Context, path string) (int32, er
 		return 0, err
 	}
 	var resp proto.IntResponse
-	_, err := c.call(ctx, proto.OpGetAllChildrenNumber, &proto.PathRequest{Path: path}, &resp, codeErr)
+	_, err := c.call(ctx, proto.OpGetAllChildrenNumber, &proto.PathRequest{Path: c.srv(path)}, &resp, codeErr)
 	return resp.Value, err
 }
 

@@ -460,3 +460,41 @@ func TestZKPingsKeepSessionAlive(t *testing.T) {
 		t.Fatalf("after idling: %v", err)
 	}
 }
+
+func TestZKChroot(t *testing.T) {
+	c, root := dialZK(t)
+	ctx := ctx5(t)
+	cr, err := Dial(ctx, []string{zk.Addr + root}, 10*time.Second, WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	if cr.Chroot() != root {
+		t.Fatalf("chroot %q", cr.Chroot())
+	}
+	if p, err := cr.Create(ctx, "/a", []byte("x"), proto.OpenACLUnsafe, proto.ModePersistentSequential); err != nil || p != "/a0000000000" {
+		t.Fatalf("create under chroot: %q %v", p, err)
+	}
+	if _, ok, err := c.Exists(ctx, root+"/a0000000000", false); !ok || err != nil {
+		t.Fatalf("node not under the chroot: %v %v", ok, err)
+	}
+	got := make(chan Event, 1)
+	if _, err := cr.ChildrenW(ctx, "/", func(ev Event) { got <- ev }); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cr.Multi(ctx, CreateOp("/b", nil, proto.OpenACLUnsafe, proto.ModePersistent))
+	if err != nil || res[0].Path != "/b" {
+		t.Fatalf("multi under chroot: %+v %v", res, err)
+	}
+	if ev := nextEvent(t, got); ev.Type != proto.EventNodeChildrenChanged || ev.Path != "/" {
+		t.Fatalf("event under chroot: %v", ev)
+	}
+	if p, err := cr.Sync(ctx, "/b"); err != nil || p != "/b" {
+		t.Fatalf("sync under chroot: %q %v", p, err)
+	}
+	ch, err := cr.Children(ctx, "/", false)
+	slices.Sort(ch)
+	if err != nil || !slices.Equal(ch, []string{"a0000000000", "b"}) {
+		t.Fatalf("children of the chroot: %v %v", ch, err)
+	}
+}

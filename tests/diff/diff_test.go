@@ -7,6 +7,8 @@
 //	go test ./tests/diff                        # 20 seeds x 200 ops
 //	go test ./tests/diff -diff.seeds=500        # a long run
 //	go test ./tests/diff -diff.seed=17 -v       # replay one seed
+//	go test ./tests/diff -diff.against=zookeeper # ZooKeeper against itself:
+//	                                             # proves the normalization
 //
 // It skips itself when java or ZooKeeper's jar is missing.
 //
@@ -59,6 +61,8 @@ var (
 	flagSeeds = flag.Int("diff.seeds", 20, "number of seeds (1..N)")
 	flagOps   = flag.Int("diff.ops", 200, "operations per seed")
 	flagSeed  = flag.Int64("diff.seed", 0, "run only this seed")
+	flagOther = flag.String("diff.against", zktest.KindGozk,
+		"server compared with ZooKeeper: gozk, or zookeeper to check that the test itself is deterministic")
 )
 
 func TestMain(m *testing.M) { zktest.Main(m) }
@@ -120,7 +124,12 @@ func (tg *target) openSession() error {
 
 func runSeed(t *testing.T, seed int64, nops int) {
 	ref := newTarget(t, "zookeeper", zktest.StartZooKeeper(t, serverConfig))
-	got := newTarget(t, "gozk", zktest.StartGozk(t, serverConfig))
+	var got *target
+	if *flagOther == zktest.KindZooKeeper {
+		got = newTarget(t, "zookeeper#2", zktest.StartZooKeeper(t, serverConfig))
+	} else {
+		got = newTarget(t, "gozk", zktest.StartGozk(t, serverConfig))
+	}
 	targets := []*target{ref, got}
 	for i := 0; i < 3; i++ {
 		for _, tg := range targets {
@@ -156,10 +165,10 @@ func runSeed(t *testing.T, seed int64, nops int) {
 		if replies[0] != replies[1] || events[0] != events[1] {
 			from := max(0, len(history)-25)
 			t.Fatalf("seed %d: first difference at op %d: %s\n"+
-				"  zookeeper reply:  %s\n  gozk reply:       %s\n"+
-				"  zookeeper events: %s\n  gozk events:      %s\n"+
+				"  %-11s reply:  %s\n  %-11s reply:  %s\n"+
+				"  %-11s events: %s\n  %-11s events: %s\n"+
 				"replay: go test ./tests/diff -run TestDiff -diff.seed=%d -diff.ops=%d\nlast ops:\n  %s",
-				seed, i, o, replies[0], replies[1], events[0], events[1], seed, i+1,
+				seed, i, o, ref.name, replies[0], got.name, replies[1], ref.name, events[0], got.name, events[1], seed, i+1,
 				strings.Join(history[from:], "\n  "))
 		}
 		g.learn(o, replies[0])

@@ -172,14 +172,8 @@ func (sh *shell) ls(p *parsed) error {
 			return nil
 		})
 	}
-	var children []string
-	var stat proto.Stat
-	var err error
-	if p.has("s") {
-		children, stat, err = sh.conn.Children2(ctx, path, watch)
-	} else {
-		children, err = sh.conn.Children(ctx, path, watch)
-	}
+	// zkCli always asks with getChildren2, with -s or not.
+	children, stat, err := sh.conn.Children2(ctx, path, watch)
 	if err != nil {
 		return wrap(err, path)
 	}
@@ -214,7 +208,7 @@ func (sh *shell) visitSubTree(path string, watch bool, fn func(string) error) er
 	var visit func(p string) error
 	visit = func(p string) error {
 		ctx, cancel := sh.ctx()
-		children, err := sh.conn.Children(ctx, p, watch)
+		children, _, err := sh.conn.Children2(ctx, p, watch)
 		cancel()
 		if errors.Is(err, proto.ErrNoNode) {
 			return nil

@@ -3,9 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/gozk/gozk/internal/client"
 	"github.com/gozk/gozk/internal/client/zkproc"
+	"github.com/gozk/gozk/internal/jute"
 	"github.com/gozk/gozk/internal/proto"
 )
 
@@ -149,17 +152,22 @@ func subtract(a, b []string) []string {
 var usageOnly = regexp.MustCompile(`(?m)^\t(delquota|listquota|reconfig|setquota) .*\n`)
 
 // TestDifferentialZkCli runs the session script through zkCli.sh and through
-// gozk cli, each on a fresh ZooKeeper, and compares what they print.
+// gozk cli, each on a fresh ZooKeeper behind a recording proxy, and compares
+// what they print and the requests they send.
 func TestDifferentialZkCli(t *testing.T) {
 	if _, err := os.Stat(zkCliPath); err != nil {
 		t.Skip("zkCli.sh is not installed")
 	}
 	zk1 := startZK(t)
-	script := readScript(t, zk1.Port)
+	px1 := startProxy(t, zk1.Addr)
+	script, err := os.ReadFile("testdata/session.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, zkCliPath, "-server", zk1.Addr)
-	cmd.Stdin = strings.NewReader(script)
+	cmd := exec.CommandContext(ctx, zkCliPath, "-server", px1.addr)
+	cmd.Stdin = strings.NewReader(strings.ReplaceAll(string(script), "PORT", strconv.Itoa(px1.port)))
 	var jout, jerr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &jout, &jerr
 	jerrRun := cmd.Run()
@@ -172,11 +180,11 @@ func TestDifferentialZkCli(t *testing.T) {
 	zk1.Stop()
 
 	zk2 := startZK(t)
-	script2 := strings.ReplaceAll(script, strconv.Itoa(zk1.Port), strconv.Itoa(zk2.Port))
-	gout, gerr, gcode := gozkCLI([]string{"-server", zk2.Addr}, script2)
+	px2 := startProxy(t, zk2.Addr)
+	gout, gerr, gcode := gozkCLI([]string{"-server", px2.addr}, strings.ReplaceAll(string(script), "PORT", strconv.Itoa(px2.port)))
 
-	jo, jev := splitEvents(normalize(jout.String(), zk1.Port))
-	go_, gev := splitEvents(normalize(gout, zk2.Port))
+	jo, jev := splitEvents(normalize(jout.String(), px1.port))
+	go_, gev := splitEvents(normalize(gout, px2.port))
 	if jo != go_ {
 		t.Errorf("stdout differs (zkCli.sh = want):\n%s", lineDiff(jo, go_))
 	}
@@ -186,14 +194,100 @@ func TestDifferentialZkCli(t *testing.T) {
 	if missing := subtract(jev, gev); len(missing) > 0 {
 		t.Errorf("watch events printed by zkCli.sh but not by gozk: %q\nzkCli.sh: %q\ngozk: %q", missing, jev, gev)
 	}
-	je := usageOnly.ReplaceAllString(normalize(jerr.String(), zk1.Port), "")
-	ge := normalize(gerr, zk2.Port)
+	je := usageOnly.ReplaceAllString(normalize(jerr.String(), px1.port), "")
+	ge := normalize(gerr, px2.port)
 	if je != ge {
 		t.Errorf("stderr differs (zkCli.sh = want):\n%s", lineDiff(je, ge))
 	}
 	if jcode != gcode {
 		t.Errorf("exit status: zkCli.sh %d, gozk %d", jcode, gcode)
 	}
+	jreq, greq := px1.requests(), px2.requests()
+	if len(jreq) < 100 {
+		t.Errorf("only %d requests recorded from zkCli.sh", len(jreq))
+	}
+	if strings.Join(jreq, "\n") != strings.Join(greq, "\n") {
+		t.Errorf("requests differ (zkCli.sh = want):\n%s", lineDiff(strings.Join(jreq, "\n"), strings.Join(greq, "\n")))
+	}
+}
+
+// proxy forwards connections to a server and records the requests clients
+// send: "xid opcode body" per request (pings left out), connections in
+// order, each starting with its ConnectRequest.
+type proxy struct {
+	addr string
+	port int
+	mu   sync.Mutex
+	reqs []string
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: l.Addr().String(), port: l.Addr().(*net.TCPAddr).Port}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	go func() {
+		n := 0
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			n++
+			id := n
+			wg.Add(2)
+			go func() { defer wg.Done(); io.Copy(c, s); c.Close() }()
+			go func() {
+				defer wg.Done()
+				defer s.Close()
+				first := true
+				for {
+					frame, err := jute.ReadFrame(c, nil, 1<<21)
+					if err != nil {
+						return
+					}
+					var line string
+					if first {
+						var req proto.ConnectRequest
+						req.Decode(jute.NewReader(frame))
+						line = fmt.Sprintf("conn%d connect timeout=%d session=%x readOnly=%v/%v", id, req.TimeOut, req.SessionID, req.HasReadOnly, req.ReadOnly)
+						first = false
+					} else {
+						var h proto.RequestHeader
+						h.Decode(jute.NewReader(frame))
+						if h.Type != proto.OpPing {
+							line = fmt.Sprintf("conn%d %d %v %x", id, h.Xid, h.Type, frame[8:])
+						}
+					}
+					if line != "" {
+						p.mu.Lock()
+						p.reqs = append(p.reqs, line)
+						p.mu.Unlock()
+					}
+					out := binary.BigEndian.AppendUint32(nil, uint32(len(frame)))
+					if _, err := s.Write(append(out, frame...)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *proxy) requests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.reqs...)
 }
 
 // TestCommandMode runs single commands from the command line, as

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/gozk/gozk/internal/config"
+	"github.com/gozk/gozk/internal/replication"
 	"github.com/gozk/gozk/internal/server"
 )
 
@@ -51,7 +52,11 @@ func runServer(args []string) int {
 		fmt.Fprintf(os.Stderr, "gozk server: dataDir: %v\n", err)
 		return 1
 	}
-	srv := server.New(server.Options{
+	id := cfg.MyID
+	if id == 0 {
+		id = 1 // a standalone server is member 1 of its one-member group
+	}
+	srv, err := server.New(server.Options{
 		ID:                     cfg.MyID,
 		Addr:                   cfg.ClientAddr(),
 		TickTime:               cfg.TickTime,
@@ -69,7 +74,21 @@ func runServer(args []string) int {
 		DataLogDir:             cfg.LogDir(),
 		ConfigDump:             configDump(cfg),
 		Logger:                 log,
+		Raft: &replication.RaftConfig{
+			ID:           id,
+			WALDir:       filepath.Join(cfg.LogDir(), "version-2", "wal"),
+			SnapDir:      filepath.Join(cfg.DataDir, "version-2"),
+			SnapCount:    uint64(cfg.SnapCount),
+			SnapRetain:   cfg.AutopurgeSnapRetainCount,
+			NoSync:       !cfg.ForceSync,
+			PreAllocSize: cfg.PreAllocSize,
+			Logger:       log,
+		},
 	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gozk server: %v\n", err)
+		return 1
+	}
 	if err := srv.Listen(); err != nil {
 		fmt.Fprintf(os.Stderr, "gozk server: %v\n", err)
 		return 1

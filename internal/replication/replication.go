@@ -1,7 +1,8 @@
 // Package replication orders gozk's log entries and hands them, in order, to the
-// state machine on every server. The server sees it through Log; Local is the
-// single-server implementation used by a standalone server. Entries are opaque
-// bytes here: encoding them is package fsm's business.
+// state machine on every server. The server sees it through Log. Raft is the
+// durable implementation on etcd's raft library (write-ahead log, snapshots,
+// and, with peers, replication); Local is an in-memory one-server log for tests.
+// Entries are opaque bytes here: encoding them is package fsm's business.
 package replication
 
 import (
@@ -31,6 +32,9 @@ type Log interface {
 	// IsLeader reports whether this server may expire sessions and run the
 	// container sweeper.
 	IsLeader() bool
+	// Failed is closed if the log's storage fails; from then on Propose
+	// returns ErrDiskFailed.
+	Failed() <-chan struct{}
 	// Stop stops the log; pending proposals are dropped.
 	Stop()
 }
@@ -92,6 +96,9 @@ func (l *Local) ReadIndex(ctx context.Context) error {
 
 // IsLeader is always true for a single server.
 func (l *Local) IsLeader() bool { return true }
+
+// Failed never fires: Local has no storage.
+func (l *Local) Failed() <-chan struct{} { return nil }
 
 // Stop stops applying.
 func (l *Local) Stop() {

@@ -16,6 +16,7 @@ import (
 	"github.com/gozk/gozk/internal/fsm"
 	"github.com/gozk/gozk/internal/jute"
 	"github.com/gozk/gozk/internal/proto"
+	"github.com/gozk/gozk/internal/replication"
 )
 
 // maxQueuedBytes bounds a connection's unsent output; a client that reads
@@ -337,6 +338,10 @@ func checkMulti(op proto.OpCode, rec proto.Record) error {
 
 func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
 	id, ch, err := c.s.propose(e)
+	if errors.Is(err, replication.ErrDiskFailed) {
+		it.kind, it.err, it.close = kindReply, proto.ErrNotReadOnly, closing
+		return true
+	}
 	if err != nil {
 		c.log.Warn("cannot submit write; closing", "op", e.Op.String(), "err", err)
 		return false

@@ -60,7 +60,7 @@ func (s *Server) mode() string {
 	if s.opts.ID == 0 {
 		return "standalone"
 	}
-	if s.repl.IsLeader() {
+	if s.leader.Load() {
 		return "leader"
 	}
 	return "follower"
@@ -288,7 +288,13 @@ func (s *Server) cmdDirs(w io.Writer) {
 	fmt.Fprintf(w, "logdir_size: %d\n", dirSize(s.opts.DataLogDir))
 }
 
-func (s *Server) cmdIsro(w io.Writer) { io.WriteString(w, "rw") }
+func (s *Server) cmdIsro(w io.Writer) {
+	if s.readOnly() {
+		io.WriteString(w, "ro")
+		return
+	}
+	io.WriteString(w, "rw")
+}
 
 func (s *Server) cmdDump(w io.Writer) {
 	s.mu.RLock()

@@ -22,7 +22,7 @@ func (s *Server) reopen(id int64, passwd []byte) bool {
 	if sess == nil || string(sess.Passwd) != string(passwd) {
 		return false
 	}
-	if s.repl.IsLeader() && !s.tracker.Touch(id, time.Now()) {
+	if s.leader.Load() && !s.tracker.Touch(id, time.Now()) {
 		s.tracker.Add(id, time.Duration(sess.Timeout)*time.Millisecond, time.Now())
 	}
 	return true

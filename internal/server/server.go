@@ -55,6 +55,9 @@ type Options struct {
 	// ConfigDump is printed by the conf four-letter word, one "key=value" a line.
 	ConfigDump []string
 	Logger     *slog.Logger
+	// Raft configures the durable log; nil keeps the state in memory only
+	// (tests).
+	Raft *replication.RaftConfig
 }
 
 func (o *Options) setDefaults() {
@@ -99,6 +102,9 @@ type Server struct {
 	fsm   *fsm.FSM
 	watch *watch.Manager
 	repl  replication.Log
+	// leader is whether this server expires sessions and removes containers;
+	// set by LeaderChanged.
+	leader atomic.Bool
 
 	tracker *session.Tracker
 	ids     *session.IDs
@@ -119,8 +125,9 @@ type Server struct {
 	closeMu sync.Once
 }
 
-// New returns a Server with a fresh state machine and a standalone log.
-func New(opts Options) *Server {
+// New returns a Server. With opts.Raft it opens the durable log, restoring the
+// state from disk; otherwise the state lives in memory only.
+func New(opts Options) (*Server, error) {
 	opts.setDefaults()
 	s := &Server{
 		opts:      opts,
@@ -137,8 +144,17 @@ func New(opts Options) *Server {
 	}
 	s.waits.m = make(map[uint64]chan fsm.Result)
 	s.stats.resetLatency()
-	s.repl = replication.NewLocal(s)
-	return s
+	if opts.Raft == nil {
+		s.leader.Store(true)
+		s.repl = replication.NewLocal(s)
+		return s, nil
+	}
+	r, err := replication.StartRaft(*opts.Raft, s)
+	if err != nil {
+		return nil, err
+	}
+	s.repl = r
+	return s, nil
 }
 
 // Listen binds the client address.
@@ -164,9 +180,10 @@ func (s *Server) Serve() error {
 	}
 	s.log.Info("serving clients", "addr", s.ln.Addr().String(), "tickTime", s.opts.TickTime,
 		"minSessionTimeout", s.opts.MinSessionTimeout, "maxSessionTimeout", s.opts.MaxSessionTimeout)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.expireLoop()
 	go s.containerLoop()
+	go s.watchStorage()
 	var backoff time.Duration
 	for {
 		nc, err := s.ln.Accept()
@@ -298,6 +315,16 @@ func (s *Server) propose(e *fsm.Entry) (uint64, chan fsm.Result, error) {
 	return e.ReqID, ch, nil
 }
 
+// proposeInternal submits an entry nobody waits for (session expiry, container
+// removal); request id 0 routes its result nowhere.
+func (s *Server) proposeInternal(e *fsm.Entry) error {
+	e.Origin = s.opts.ID
+	e.Time = time.Now().UnixMilli()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.TickTime)
+	defer cancel()
+	return s.repl.Propose(ctx, e.Marshal())
+}
+
 // Apply implements replication.StateMachine.
 func (s *Server) Apply(term, index uint64, data []byte) {
 	e, err := fsm.Unmarshal(data)
@@ -326,7 +353,7 @@ func (s *Server) Apply(term, index uint64, data []byte) {
 
 	switch e.Op {
 	case proto.OpCreateSession:
-		if s.repl.IsLeader() {
+		if s.leader.Load() {
 			s.tracker.Add(e.Session, time.Duration(e.Timeout)*time.Millisecond, time.Now())
 		}
 	case proto.OpCloseSession:
@@ -335,7 +362,7 @@ func (s *Server) Apply(term, index uint64, data []byte) {
 	for _, id := range res.Closed {
 		s.sessionClosed(id, e)
 	}
-	if e.Origin == s.opts.ID {
+	if e.Origin == s.opts.ID && e.ReqID != 0 {
 		s.waits.trigger(e.ReqID, res)
 	}
 }
@@ -365,12 +392,12 @@ func (s *Server) expireLoop() {
 		case <-s.stopc:
 			return
 		case now := <-t.C:
-			if !s.repl.IsLeader() {
+			if !s.leader.Load() {
 				continue
 			}
 			for _, id := range s.tracker.Expired(now) {
 				s.log.Info("session expired", "session", fmt.Sprintf("0x%x", id))
-				if _, _, err := s.propose(&fsm.Entry{Op: proto.OpCloseSession, Session: id}); err != nil {
+				if err := s.proposeInternal(&fsm.Entry{Op: proto.OpCloseSession, Session: id}); err != nil {
 					s.log.Warn("cannot propose session expiry", "session", fmt.Sprintf("0x%x", id), "err", err)
 				}
 			}
@@ -389,14 +416,14 @@ func (s *Server) containerLoop() {
 		case <-s.stopc:
 			return
 		case now := <-t.C:
-			if !s.repl.IsLeader() {
+			if !s.leader.Load() {
 				continue
 			}
 			for i, p := range s.containerCandidates(now.UnixMilli()) {
 				if i >= s.opts.ContainerMaxPerMinute {
 					break
 				}
-				if _, _, err := s.propose(&fsm.Entry{Op: proto.OpDeleteContainer, Req: &proto.PathRequest{Path: p}}); err != nil {
+				if err := s.proposeInternal(&fsm.Entry{Op: proto.OpDeleteContainer, Req: &proto.PathRequest{Path: p}}); err != nil {
 					s.log.Warn("cannot propose container removal", "path", p, "err", err)
 				}
 			}
@@ -408,6 +435,76 @@ func (s *Server) containerCandidates(nowMs int64) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.fsm.ContainerCandidates(nowMs)
+}
+
+// BeginSnapshot implements replication.DurableStateMachine.
+func (s *Server) BeginSnapshot() replication.Snapshotter {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.fsm.BeginSnapshot()
+}
+
+// Restore implements replication.DurableStateMachine: it replaces the whole
+// state with a snapshot.
+func (s *Server) Restore(payload []byte) error {
+	f, err := fsm.DecodeSnapshot(payload)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.fsm = f
+	s.mu.Unlock()
+	if s.leader.Load() {
+		s.trackAllSessions()
+	}
+	return nil
+}
+
+// LeaderChanged implements replication.DurableStateMachine. A new leader gives
+// every session a full timeout before it may expire it; a server that is not
+// the leader expires nothing.
+func (s *Server) LeaderChanged(leader uint64, isLeader bool) {
+	s.leader.Store(isLeader)
+	if isLeader {
+		s.trackAllSessions()
+	} else {
+		s.tracker.Reset()
+	}
+}
+
+func (s *Server) trackAllSessions() {
+	now := time.Now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	s.fsm.EachSession(func(ss *fsm.Session) {
+		s.tracker.Add(ss.ID, time.Duration(ss.Timeout)*time.Millisecond, now)
+	})
+}
+
+// watchStorage reacts to a failure of the log's storage: writes whose outcome is
+// unknown get their connections closed (the clients see a connection loss and
+// reconnect); from then on writes are refused with NOTREADONLY and reads are
+// still served.
+func (s *Server) watchStorage() {
+	defer s.wg.Done()
+	select {
+	case <-s.stopc:
+		return
+	case <-s.repl.Failed():
+	}
+	s.log.Error("the log can no longer be written: this server now serves reads only")
+	for _, c := range s.snapshotConns() {
+		c.shutdown("log storage failed")
+	}
+}
+
+func (s *Server) readOnly() bool {
+	select {
+	case <-s.repl.Failed():
+		return true
+	default:
+		return false
+	}
 }
 
 // newPassword returns a random session password.

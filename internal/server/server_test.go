@@ -29,7 +29,10 @@ func startServer(t *testing.T, mod func(*Options)) *Server {
 	if mod != nil {
 		mod(&opts)
 	}
-	s := New(opts)
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}

@@ -120,6 +120,14 @@ func (t *Tracker) Expired(now time.Time) []int64 {
 	return out
 }
 
+// Reset stops tracking every session.
+func (t *Tracker) Reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sessions = make(map[int64]*entry)
+	t.buckets = make(map[int64]map[int64]struct{})
+}
+
 // Len returns the number of tracked sessions.
 func (t *Tracker) Len() int {
 	t.mu.Lock()

@@ -1,0 +1,577 @@
+package replication
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/gozk/gozk/internal/replication/snap"
+	"github.com/gozk/gozk/internal/replication/wal"
+)
+
+// ErrDiskFailed is returned by Propose once the log could not be persisted: the
+// server keeps serving reads but accepts no more writes.
+var ErrDiskFailed = errors.New("replication: log storage failed; writes are disabled")
+
+// Member is one server of the raft group.
+type Member struct {
+	ID      uint64
+	Learner bool // an observer: receives the log, never votes
+}
+
+// Snapshotter is a point-in-time image of the state machine being written out.
+type Snapshotter interface {
+	WriteTo(w io.Writer) (int64, error)
+	Close()
+}
+
+// DurableStateMachine is the state machine of a raft-backed log: it applies
+// entries, takes snapshots while applying goes on, and restores from one.
+type DurableStateMachine interface {
+	StateMachine
+	// BeginSnapshot captures the state as of the last applied entry. It is called
+	// on the apply goroutine; the returned Snapshotter is written on another.
+	BeginSnapshot() Snapshotter
+	// Restore replaces the whole state with a snapshot's payload.
+	Restore(payload []byte) error
+	// LeaderChanged is called on the apply goroutine when the known leader
+	// changes (0: none known).
+	LeaderChanged(leader uint64, isLeader bool)
+}
+
+// RaftConfig configures a raft-backed log.
+type RaftConfig struct {
+	ID             uint64
+	Members        []Member // the group at bootstrap (ignored once a log exists)
+	WALDir         string
+	SnapDir        string
+	TickInterval   time.Duration
+	ElectionTicks  int
+	HeartbeatTicks int
+	SnapCount      uint64 // entries between snapshots
+	SnapRetain     int    // snapshots kept on disk
+	NoSync         bool   // forceSync=no
+	PreAllocSize   int64
+	SegmentSize    int64
+	Transport      Transport // nil for a one-member group
+	Logger         *slog.Logger
+}
+
+// Transport carries raft messages between servers.
+type Transport interface {
+	Send(msgs []raftpb.Message)
+}
+
+// Raft is a durable, replicated log on etcd's raft library. One goroutine (run)
+// owns the raft node, the WAL and the MemoryStorage, and applies committed
+// entries to the state machine in order.
+type Raft struct {
+	cfg     RaftConfig
+	log     *slog.Logger
+	sm      DurableStateMachine
+	node    raft.Node
+	storage *raft.MemoryStorage
+	wal     *wal.WAL
+	snaps   *snap.Store
+
+	leader  atomic.Uint64
+	failed  atomic.Pointer[error]
+	failedc chan struct{}
+
+	// Owned by run.
+	applied, appliedTerm uint64
+	snapIndex            uint64
+	snapping             bool
+	confState            raftpb.ConfState
+	snapDone             chan snapResult
+
+	appliedMu   sync.Mutex
+	appliedCond *sync.Cond
+	appliedPub  uint64 // applied index published to ReadIndex waiters
+
+	readMu    sync.Mutex
+	readWaits map[uint64]chan uint64
+	readSeq   atomic.Uint64
+
+	stopc chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+type snapResult struct {
+	meta raftpb.SnapshotMetadata
+	path string
+	err  error
+}
+
+// StartRaft opens (or bootstraps) the durable log and starts the raft node. The
+// state machine is restored from the newest snapshot before StartRaft returns;
+// entries logged after it are applied by the running node.
+func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 100 * time.Millisecond
+	}
+	if cfg.ElectionTicks <= 0 {
+		cfg.ElectionTicks = 10
+	}
+	if cfg.HeartbeatTicks <= 0 {
+		cfg.HeartbeatTicks = 1
+	}
+	if cfg.SnapCount == 0 {
+		cfg.SnapCount = 100000
+	}
+	if cfg.SnapRetain < 3 {
+		cfg.SnapRetain = 3
+	}
+	if len(cfg.Members) == 0 {
+		cfg.Members = []Member{{ID: cfg.ID}}
+	}
+	r := &Raft{
+		cfg: cfg, log: cfg.Logger, sm: sm,
+		storage:   raft.NewMemoryStorage(),
+		failedc:   make(chan struct{}),
+		snapDone:  make(chan snapResult, 1),
+		readWaits: make(map[uint64]chan uint64),
+		stopc:     make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	r.appliedCond = sync.NewCond(&r.appliedMu)
+	var err error
+	if r.snaps, err = snap.New(cfg.SnapDir, snap.Options{Logger: cfg.Logger, NoSync: cfg.NoSync}); err != nil {
+		return nil, fmt.Errorf("replication: snapshot store: %w", err)
+	}
+	walOpts := wal.Options{NoSync: cfg.NoSync, PreallocSize: cfg.PreAllocSize, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger}
+	rc := &raft.Config{
+		ID:                        cfg.ID,
+		ElectionTick:              cfg.ElectionTicks,
+		HeartbeatTick:             cfg.HeartbeatTicks,
+		Storage:                   r.storage,
+		MaxSizePerMsg:             1 << 20,
+		MaxInflightMsgs:           256,
+		MaxUncommittedEntriesSize: 1 << 30,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		Logger:                    raftLogger{cfg.Logger},
+	}
+	if wal.Exists(cfg.WALDir) {
+		if err := r.recover(walOpts); err != nil {
+			return nil, err
+		}
+		rc.Applied = r.applied
+	} else {
+		if err := r.bootstrap(walOpts); err != nil {
+			return nil, err
+		}
+	}
+	r.node = raft.RestartNode(rc)
+	go r.run()
+	if len(cfg.Members) == 1 && cfg.Members[0].ID == cfg.ID && !cfg.Members[0].Learner {
+		// A group of one elects itself at once instead of waiting out an
+		// election timeout.
+		if err := r.node.Campaign(context.Background()); err != nil {
+			r.log.Warn("campaign failed", "err", err)
+		}
+	}
+	return r, nil
+}
+
+// bootstrap writes the initial membership as the first log entries, the same
+// on every member, so that all logs agree from index 1.
+func (r *Raft) bootstrap(opts wal.Options) error {
+	meta := make([]byte, 8)
+	binary.BigEndian.PutUint64(meta, r.cfg.ID)
+	w, err := wal.Create(r.cfg.WALDir, meta, opts)
+	if err != nil {
+		return fmt.Errorf("replication: creating log in %s: %w", r.cfg.WALDir, err)
+	}
+	ents := make([]raftpb.Entry, 0, len(r.cfg.Members))
+	for i, m := range r.cfg.Members {
+		cc := raftpb.ConfChange{Type: raftpb.ConfChangeAddNode, NodeID: m.ID}
+		if m.Learner {
+			cc.Type = raftpb.ConfChangeAddLearnerNode
+		}
+		data, err := cc.Marshal()
+		if err != nil {
+			return err
+		}
+		ents = append(ents, raftpb.Entry{Type: raftpb.EntryConfChange, Term: 1, Index: uint64(i + 1), Data: data})
+	}
+	hs := raftpb.HardState{Term: 1, Commit: uint64(len(ents))}
+	if err := w.Save(hs, ents); err != nil {
+		w.Close()
+		return fmt.Errorf("replication: bootstrapping log: %w", err)
+	}
+	r.wal = w
+	if err := r.storage.Append(ents); err != nil {
+		return err
+	}
+	return r.storage.SetHardState(hs)
+}
+
+// recover loads the newest snapshot and the log after it.
+func (r *Raft) recover(opts wal.Options) error {
+	start := time.Now()
+	meta, payload, err := r.snaps.Load()
+	var after wal.Snapshot
+	switch {
+	case errors.Is(err, snap.ErrNoSnapshot):
+	case err != nil:
+		return fmt.Errorf("replication: loading snapshot: %w", err)
+	default:
+		if err := r.sm.Restore(payload); err != nil {
+			return fmt.Errorf("replication: restoring snapshot at index %d: %w", meta.Index, err)
+		}
+		if err := r.storage.ApplySnapshot(raftpb.Snapshot{Metadata: meta}); err != nil {
+			return err
+		}
+		after = wal.Snapshot{Index: meta.Index, Term: meta.Term}
+		r.applied, r.appliedTerm, r.snapIndex = meta.Index, meta.Term, meta.Index
+		r.confState = meta.ConfState
+		r.log.Info("restored snapshot", "index", meta.Index, "term", meta.Term, "bytes", len(payload), "took", time.Since(start))
+	}
+	w, err := wal.Open(r.cfg.WALDir, opts)
+	if err != nil {
+		return fmt.Errorf("replication: opening log in %s: %w", r.cfg.WALDir, err)
+	}
+	_, hs, ents, err := w.ReadAll(after)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("replication: reading log in %s: %w", r.cfg.WALDir, err)
+	}
+	r.wal = w
+	if err := r.storage.Append(ents); err != nil {
+		return err
+	}
+	if err := r.storage.SetHardState(hs); err != nil {
+		return err
+	}
+	r.publishApplied(r.applied)
+	r.log.Info("log recovered", "entries", len(ents), "commit", hs.Commit, "term", hs.Term, "took", time.Since(start))
+	return nil
+}
+
+func (r *Raft) run() {
+	defer close(r.done)
+	ticker := time.NewTicker(r.cfg.TickInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ticker.C:
+			r.node.Tick()
+		case rd := <-r.node.Ready():
+			if err := r.handleReady(rd); err != nil {
+				r.fail(err)
+				r.node.Stop()
+				return
+			}
+			r.node.Advance()
+		case res := <-r.snapDone:
+			if err := r.finishSnapshot(res); err != nil {
+				r.fail(err)
+				r.node.Stop()
+				return
+			}
+		case <-r.stopc:
+			r.node.Stop()
+			return
+		}
+	}
+}
+
+// handleReady follows the raft contract: persist the snapshot, entries and hard
+// state (fsync) before sending messages or applying, then apply committed
+// entries in order.
+func (r *Raft) handleReady(rd raft.Ready) error {
+	if rd.SoftState != nil {
+		prev := r.leader.Swap(rd.SoftState.Lead)
+		if prev != rd.SoftState.Lead {
+			r.log.Info("leader changed", "leader", rd.SoftState.Lead, "self", r.cfg.ID, "state", rd.SoftState.RaftState.String())
+			r.sm.LeaderChanged(rd.SoftState.Lead, rd.SoftState.Lead == r.cfg.ID)
+		}
+	}
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := r.installSnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	if err := r.wal.Save(rd.HardState, rd.Entries); err != nil {
+		return fmt.Errorf("replication: persisting log: %w", err)
+	}
+	if err := r.storage.Append(rd.Entries); err != nil {
+		return fmt.Errorf("replication: memory storage: %w", err)
+	}
+	if r.cfg.Transport != nil && len(rd.Messages) > 0 {
+		r.cfg.Transport.Send(rd.Messages)
+	}
+	for _, rs := range rd.ReadStates {
+		r.deliverRead(rs)
+	}
+	if err := r.apply(rd.CommittedEntries); err != nil {
+		return err
+	}
+	r.maybeSnapshot()
+	return nil
+}
+
+// installSnapshot handles a snapshot received from the leader. The payload
+// travels in the raft message (see the transport).
+func (r *Raft) installSnapshot(s raftpb.Snapshot) error {
+	if _, err := r.snaps.Save(s.Metadata, func(w io.Writer) error {
+		_, err := w.Write(s.Data)
+		return err
+	}); err != nil {
+		return fmt.Errorf("replication: saving received snapshot: %w", err)
+	}
+	if err := r.wal.SaveSnapshot(wal.Snapshot{Index: s.Metadata.Index, Term: s.Metadata.Term}); err != nil {
+		return fmt.Errorf("replication: persisting log: %w", err)
+	}
+	if err := r.storage.ApplySnapshot(s); err != nil {
+		return fmt.Errorf("replication: memory storage: %w", err)
+	}
+	if err := r.sm.Restore(s.Data); err != nil {
+		return fmt.Errorf("replication: restoring received snapshot: %w", err)
+	}
+	r.applied, r.appliedTerm, r.snapIndex = s.Metadata.Index, s.Metadata.Term, s.Metadata.Index
+	r.confState = s.Metadata.ConfState
+	r.publishApplied(r.applied)
+	return nil
+}
+
+func (r *Raft) apply(ents []raftpb.Entry) error {
+	for _, e := range ents {
+		if e.Index <= r.applied {
+			continue
+		}
+		switch e.Type {
+		case raftpb.EntryNormal:
+			if len(e.Data) > 0 {
+				r.sm.Apply(e.Term, e.Index, e.Data)
+			}
+		case raftpb.EntryConfChange:
+			var cc raftpb.ConfChange
+			if err := cc.Unmarshal(e.Data); err != nil {
+				return fmt.Errorf("replication: bad conf change at %d: %w", e.Index, err)
+			}
+			r.confState = *r.node.ApplyConfChange(cc)
+		case raftpb.EntryConfChangeV2:
+			var cc raftpb.ConfChangeV2
+			if err := cc.Unmarshal(e.Data); err != nil {
+				return fmt.Errorf("replication: bad conf change at %d: %w", e.Index, err)
+			}
+			r.confState = *r.node.ApplyConfChange(cc)
+		}
+		r.applied, r.appliedTerm = e.Index, e.Term
+	}
+	if len(ents) > 0 {
+		r.publishApplied(r.applied)
+	}
+	return nil
+}
+
+func (r *Raft) publishApplied(i uint64) {
+	r.appliedMu.Lock()
+	r.appliedPub = i
+	r.appliedMu.Unlock()
+	r.appliedCond.Broadcast()
+}
+
+// maybeSnapshot starts a background snapshot every SnapCount entries.
+func (r *Raft) maybeSnapshot() {
+	if r.snapping || r.applied-r.snapIndex < r.cfg.SnapCount {
+		return
+	}
+	r.snapping = true
+	meta := raftpb.SnapshotMetadata{Index: r.applied, Term: r.appliedTerm, ConfState: r.confState}
+	s := r.sm.BeginSnapshot()
+	go func() {
+		start := time.Now()
+		path, err := r.snaps.Save(meta, func(w io.Writer) error {
+			_, err := s.WriteTo(w)
+			return err
+		})
+		s.Close()
+		if err == nil {
+			r.log.Info("snapshot written", "index", meta.Index, "file", path, "took", time.Since(start))
+		}
+		r.snapDone <- snapResult{meta: meta, path: path, err: err}
+	}()
+}
+
+// compactKeep is how many entries stay in memory behind a snapshot, so that a
+// slightly lagging follower catches up from the log rather than a snapshot.
+const compactKeep = 5000
+
+func (r *Raft) finishSnapshot(res snapResult) error {
+	r.snapping = false
+	if res.err != nil {
+		return fmt.Errorf("replication: writing snapshot at index %d: %w", res.meta.Index, res.err)
+	}
+	if err := r.wal.SaveSnapshot(wal.Snapshot{Index: res.meta.Index, Term: res.meta.Term}); err != nil {
+		return fmt.Errorf("replication: persisting log: %w", err)
+	}
+	cs := res.meta.ConfState
+	if _, err := r.storage.CreateSnapshot(res.meta.Index, &cs, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		return fmt.Errorf("replication: memory storage: %w", err)
+	}
+	if res.meta.Index > compactKeep {
+		if err := r.storage.Compact(res.meta.Index - compactKeep); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			return fmt.Errorf("replication: compacting: %w", err)
+		}
+	}
+	r.snapIndex = res.meta.Index
+	if err := r.wal.ReleaseTo(res.meta.Index); err != nil {
+		r.log.Warn("could not release old log segments", "err", err)
+	}
+	if removed, err := r.snaps.Purge(r.cfg.SnapRetain); err != nil {
+		r.log.Warn("could not purge old snapshots", "err", err)
+	} else if len(removed) > 0 {
+		r.log.Info("purged old snapshots", "files", removed)
+	}
+	return nil
+}
+
+func (r *Raft) fail(err error) {
+	r.log.Error("log storage failed: refusing writes from now on; reads are still served", "err", err)
+	r.failed.Store(&err)
+	close(r.failedc)
+}
+
+// Failed is closed when the log storage has failed.
+func (r *Raft) Failed() <-chan struct{} { return r.failedc }
+
+// Err returns the storage failure, if any.
+func (r *Raft) Err() error {
+	if p := r.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Propose submits an entry.
+func (r *Raft) Propose(ctx context.Context, data []byte) error {
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("%w: %v", ErrDiskFailed, err)
+	}
+	if err := r.node.Propose(ctx, data); err != nil {
+		if errors.Is(err, raft.ErrStopped) {
+			return ErrStopped
+		}
+		return err
+	}
+	return nil
+}
+
+// ReadIndex waits until the local state reflects every entry committed before
+// the call (raft's ReadIndex, then local apply up to the read index).
+func (r *Raft) ReadIndex(ctx context.Context) error {
+	id := r.readSeq.Add(1)
+	ch := make(chan uint64, 1)
+	r.readMu.Lock()
+	r.readWaits[id] = ch
+	r.readMu.Unlock()
+	defer func() {
+		r.readMu.Lock()
+		delete(r.readWaits, id)
+		r.readMu.Unlock()
+	}()
+	var rctx [8]byte
+	binary.BigEndian.PutUint64(rctx[:], id)
+	if err := r.node.ReadIndex(ctx, rctx[:]); err != nil {
+		return err
+	}
+	var index uint64
+	select {
+	case index = <-ch:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.stopc:
+		return ErrStopped
+	}
+	return r.waitApplied(ctx, index)
+}
+
+func (r *Raft) deliverRead(rs raft.ReadState) {
+	if len(rs.RequestCtx) != 8 {
+		return
+	}
+	id := binary.BigEndian.Uint64(rs.RequestCtx)
+	r.readMu.Lock()
+	ch := r.readWaits[id]
+	r.readMu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- rs.Index:
+		default:
+		}
+	}
+}
+
+func (r *Raft) waitApplied(ctx context.Context, index uint64) error {
+	stop := context.AfterFunc(ctx, func() {
+		r.appliedMu.Lock()
+		r.appliedCond.Broadcast()
+		r.appliedMu.Unlock()
+	})
+	defer stop()
+	r.appliedMu.Lock()
+	defer r.appliedMu.Unlock()
+	for r.appliedPub < index {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r.appliedCond.Wait()
+	}
+	return nil
+}
+
+// IsLeader reports whether this member is the raft leader.
+func (r *Raft) IsLeader() bool { return r.leader.Load() == r.cfg.ID }
+
+// Leader returns the known leader's id, 0 if none.
+func (r *Raft) Leader() uint64 { return r.leader.Load() }
+
+// Step hands a message from a peer to the raft node.
+func (r *Raft) Step(ctx context.Context, m raftpb.Message) error { return r.node.Step(ctx, m) }
+
+// Stop stops the node and closes the log.
+func (r *Raft) Stop() {
+	r.once.Do(func() {
+		close(r.stopc)
+		<-r.done
+		if r.snapping {
+			res := <-r.snapDone
+			if res.err == nil {
+				r.finishSnapshot(res)
+			}
+		}
+		r.wal.Close()
+	})
+}
+
+// raftLogger adapts slog to raft's logger.
+type raftLogger struct{ l *slog.Logger }
+
+func (g raftLogger) Debug(v ...any)              { g.l.Debug(fmt.Sprint(v...)) }
+func (g raftLogger) Debugf(f string, v ...any)   { g.l.Debug(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Info(v ...any)               { g.l.Debug(fmt.Sprint(v...)) }
+func (g raftLogger) Infof(f string, v ...any)    { g.l.Debug(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Warning(v ...any)            { g.l.Warn(fmt.Sprint(v...)) }
+func (g raftLogger) Warningf(f string, v ...any) { g.l.Warn(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Error(v ...any)              { g.l.Error(fmt.Sprint(v...)) }
+func (g raftLogger) Errorf(f string, v ...any)   { g.l.Error(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Fatal(v ...any)              { g.l.Error(fmt.Sprint(v...)); panic(fmt.Sprint(v...)) }
+func (g raftLogger) Fatalf(f string, v ...any)   { g.Fatal(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Panic(v ...any)              { panic(fmt.Sprint(v...)) }
+func (g raftLogger) Panicf(f string, v ...any)   { panic(fmt.Sprintf(f, v...)) }

@@ -49,20 +49,25 @@
 //
 //	offset  size  field
 //	0       4     crc: CRC-32C (Castagnoli) of bytes 4 to the end of the padding,
-//	              with initial value seed(sequence)
+//	              with the segment's seed as initial value
 //	4       4     length of the payload in bytes (at most 1 GiB)
 //	8       1     type
 //	9       3     zero
-//	12      4     batch: distance in 8-byte units from the first record of this
-//	              record's batch back to this one (0 for the first record)
+//	12      4     batch: distance in 8-byte units from the start of this
+//	              record's batch to the start of this record (0 for the first)
 //	16      n     payload
 //	16+n    0-7   zero padding to a multiple of 8
 //
-// All integers are little-endian. seed(s) is the CRC-32C of s as 8 little-endian
-// bytes, so a record copied from another segment does not verify. Records are
-// 8-byte aligned so that the crc and length word is never split by a sector or
-// page boundary, and type 0 is never used, so zeroed (preallocated) space never
-// looks like a record.
+// All integers are little-endian. Records are 8-byte aligned so that the crc
+// and length word is never split by a sector or page boundary, and type 0 is
+// never used, so zeroed (preallocated) space never looks like a record.
+//
+// The CRC seed: each segment gets a random 32-bit seed when it is created,
+// stored in its segment header, and every other record of the segment is
+// checksummed with it. The segment header itself is checksummed with the CRC-32C
+// of the sequence number as 8 little-endian bytes, so that it can be verified
+// first. A record copied from another segment does not verify, and no one can
+// craft entry data that passes for a record of the log it is written to.
 //
 // Each record carries its own checksum rather than a chain of checksums: with a
 // chain, every record after a damaged one fails too, and recovery could not tell
@@ -73,7 +78,7 @@
 //
 // Payloads by type:
 //
-//	1 segment header  "gozkwal\x00", version uint32 = 1, zero uint32,
+//	1 segment header  "gozkwal\x00", version uint32 = 1, crc seed uint32,
 //	                  sequence uint64, previous index uint64   (32 bytes)
 //	2 metadata        the bytes given to Create, repeated in every segment
 //	3 hard state      term, vote, commit uint64                 (24 bytes)
@@ -99,21 +104,29 @@
 //   - In any segment but the last, it is ErrCorrupt: a finished segment was
 //     synced before the next one was created.
 //   - In the last segment, the rest of the file is searched, at every 8-byte
-//     offset, for valid records. A batch is synced before the next one is
-//     written, so a crash can only tear the last batch, in any of its pages. If
-//     a valid record of a later batch (its batch start lies after the damage)
-//     follows, the damaged record was acknowledged: ErrCorrupt. Otherwise the
-//     damage is a torn or corrupt tail: it is logged as a warning with the file,
-//     the offset and the number of non-zero bytes dropped, never applied, and
-//     the file is truncated at the offset and its space reserved again (zeros)
-//     and synced, so appends resume there.
+//     offset, for a valid record of a later batch: one whose batch start lies
+//     after the damage (candidates whose header says otherwise are not
+//     checksummed, and the checksum work is capped at about four times the
+//     file's size). A batch is synced before the next one is written, so a crash
+//     can only tear the last batch, in any of its pages; a later batch proves
+//     the damaged one was acknowledged: ErrCorrupt. Otherwise the damage is a
+//     torn or corrupt tail: it is logged as a warning with the file, the offset
+//     and the number of non-zero bytes dropped, never applied, and the file is
+//     truncated at the offset, its space reserved again (zeros) and synced, so
+//     appends resume there. The valid records of the torn batch before the
+//     damage are kept: they are a prefix of the log that was never
+//     acknowledged, which raft handles like any unacknowledged entries.
 //
 // Across segments, the last entry read before a segment must have the index its
-// header names as previous, else ErrCorrupt (a lost end of a segment). Entries
-// with an index at or below a snapshot's are skipped; a later entry replaces
-// the earlier one with the same index and all after it; an entry whose index
-// skips past the next expected one is ErrCorrupt. Every ErrCorrupt names the
-// file and the offset.
+// header names as previous, else ErrCorrupt (a lost end of a segment). The
+// first segment present must not start after the snapshot ReadAll reads from
+// (ErrCorrupt: the entries in between were released). Entries with an index at
+// or below the snapshot's are skipped; a later entry replaces the earlier one
+// with the same index and all after it; an entry whose index skips past the
+// next expected one is ErrCorrupt. Metadata must be the same in every segment.
+// The HardState returned is the last one read, the snapshot marker the one whose
+// index is the snapshot's (its term must match: ErrSnapshotMismatch). Every
+// ErrCorrupt names the file and the offset.
 //
 // With Options.NoSync, batches are not synced, so a machine crash may leave
 // damage followed by later batches; recovery then reports ErrCorrupt rather than

@@ -16,6 +16,7 @@ var headerTypes = [...]byte{recSegment, recMeta, recState, recSnapshot}
 type scan struct {
 	recs      []record
 	prevIndex uint64 // from the segment header
+	seed      uint32 // from the segment header
 	end       int    // offset just past the last valid record
 	dropped   int    // bytes of damaged tail after end, zeros excluded (last segment only)
 	reason    string // why the bytes at end are not a record, when dropped > 0
@@ -31,9 +32,18 @@ func corruptAt(name string, off int, format string, args ...any) error {
 // confined to the last batch written is a torn tail: it is reported in dropped,
 // for the caller to truncate. Anything else is ErrCorrupt.
 func scanSegment(name string, buf []byte, seq uint64, last bool) (scan, error) {
-	seed := segmentSeed(seq)
 	var s scan
-	off, reason := 0, ""
+	hdr, why := parseRecord(buf, 0, headerSeed(seq))
+	if why != "" || hdr.typ != recSegment {
+		return s, corruptAt(name, 0, "no segment header: %s", why)
+	}
+	hseq, prev, seed, ok := hdr.segmentHeader()
+	if !ok || hseq != seq {
+		return s, corruptAt(name, 0, "bad segment header (sequence %d, want %d)", hseq, seq)
+	}
+	s.prevIndex, s.seed = prev, seed
+	s.recs = append(s.recs, hdr)
+	off, reason := hdr.size, ""
 	for off < len(buf) {
 		r, why := parseRecord(buf, off, seed)
 		if why != "" {
@@ -54,11 +64,6 @@ func scanSegment(name string, buf []byte, seq uint64, last bool) (scan, error) {
 			return s, corruptAt(name, r.off, "segment header batch has record type %d in place %d", r.typ, i)
 		}
 	}
-	hseq, prev, ok := s.recs[0].segmentHeader()
-	if !ok || hseq != seq {
-		return s, corruptAt(name, 0, "bad segment header (sequence %d, want %d)", hseq, seq)
-	}
-	s.prevIndex = prev
 	for _, r := range s.recs[len(headerTypes):] {
 		if r.typ == recSegment || r.typ == recMeta || r.batch == 0 {
 			return s, corruptAt(name, r.off, "header record type %d after the segment header batch", r.typ)
@@ -75,15 +80,22 @@ func scanSegment(name string, buf []byte, seq uint64, last bool) (scan, error) {
 	// written, so a crash can tear only the last batch, in any of its pages.
 	// A valid record after the damage that belongs to a later batch proves the
 	// damaged batch was synced: that is corruption of acknowledged data.
+	// Candidates of the same batch are not checked at all, and the checksum
+	// work is bounded, so that crafted entry data cannot make this quadratic;
+	// such data cannot pass for a record either, not knowing the random seed.
+	budget := 4*len(buf) + 1<<20
 	for y := off + align; y+headerSize <= len(buf); y += align {
-		r, why := parseRecord(buf, y, seed)
-		if why != "" {
+		_, _, batch, size, why := parseHeader(buf, y)
+		if why != "" || batch <= off {
 			continue
 		}
-		if r.batch > off {
+		if budget -= size; budget < 0 {
+			reason += " (search for later records cut short)"
+			break
+		}
+		if _, why := parseRecord(buf, y, seed); why == "" {
 			return s, corruptAt(name, off, "%s, followed by a valid record of a later batch at offset %d", reason, y)
 		}
-		y += r.size - align
 	}
 	s.dropped = lastNonZero(buf) - off
 	s.reason = reason
@@ -183,6 +195,7 @@ func (w *WAL) readAll(after Snapshot) (meta []byte, hs raftpb.HardState, ents []
 			}
 		}
 		if isTail {
+			w.enc.seed = s.seed
 			if err := w.repairTail(name, s, int64(len(buf))); err != nil {
 				return nil, hs, nil, err
 			}

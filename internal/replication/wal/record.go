@@ -10,7 +10,7 @@ import (
 // Record types. Zero is never a valid type, so preallocated (zeroed) space never
 // parses as a record.
 const (
-	recSegment  byte = 1 // segment header: magic, version, sequence, previous index
+	recSegment  byte = 1 // segment header: magic, version, crc seed, sequence, previous index
 	recMeta     byte = 2 // caller's metadata, opaque bytes
 	recState    byte = 3 // raft HardState: term, vote, commit
 	recSnapshot byte = 4 // snapshot marker: index, term
@@ -22,7 +22,7 @@ const (
 	align       = 8       // every record starts and ends on an 8-byte boundary
 	maxPayload  = 1 << 30 // largest payload accepted by the writer and the reader
 	entryFixed  = 20      // index, term, entry type in front of an entry's data
-	segHdrSize  = 32      // magic, version, reserved, sequence, previous index
+	segHdrSize  = 32      // magic, version, crc seed, sequence, previous index
 	stateSize   = 24      // term, vote, commit
 	snapSize    = 16      // index, term
 	version     = 1
@@ -34,10 +34,10 @@ var (
 	magic      = [8]byte{'g', 'o', 'z', 'k', 'w', 'a', 'l', 0}
 )
 
-// segmentSeed is the initial CRC value of every record in segment seq: the CRC-32C
-// of seq as 8 little-endian bytes. A record copied from another segment fails its
-// checksum.
-func segmentSeed(seq uint64) uint32 {
+// headerSeed is the initial CRC value of the segment header record of segment
+// seq: the CRC-32C of seq as 8 little-endian bytes. The header carries the seed
+// of every other record of the segment.
+func headerSeed(seq uint64) uint32 {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], seq)
 	return crc32.Checksum(b[:], castagnoli)
@@ -107,14 +107,18 @@ func (e *encoder) meta(meta []byte) {
 	e.end(s)
 }
 
-func (e *encoder) segment(seq, prevIndex uint64) {
+// segment appends a segment header, checksummed with headerSeed(seq), and makes
+// seed the seed of the records that follow.
+func (e *encoder) segment(seq, prevIndex uint64, seed uint32) {
+	e.seed = headerSeed(seq)
 	s := e.begin(recSegment, segHdrSize)
 	e.buf = append(e.buf, magic[:]...)
 	e.buf = binary.LittleEndian.AppendUint32(e.buf, version)
-	e.buf = binary.LittleEndian.AppendUint32(e.buf, 0)
+	e.buf = binary.LittleEndian.AppendUint32(e.buf, seed)
 	e.buf = binary.LittleEndian.AppendUint64(e.buf, seq)
 	e.buf = binary.LittleEndian.AppendUint64(e.buf, prevIndex)
 	e.end(s)
+	e.seed = seed
 }
 
 // record is one parsed record; payload aliases the segment's bytes.
@@ -126,29 +130,39 @@ type record struct {
 	payload []byte
 }
 
-// parseRecord returns the record at off, or a reason why there is no valid
-// record there. off must be a multiple of align.
-func parseRecord(buf []byte, off int, seed uint32) (record, string) {
+// parseHeader checks the header of a record at off, which must be a multiple
+// of align, without reading the payload.
+func parseHeader(buf []byte, off int) (typ byte, n, batch, size int, reason string) {
 	if len(buf)-off < headerSize {
-		return record{}, "truncated record header"
+		return 0, 0, 0, 0, "truncated record header"
 	}
 	h := buf[off : off+headerSize]
-	n := int(binary.LittleEndian.Uint32(h[4:]))
-	typ := h[8]
+	n = int(binary.LittleEndian.Uint32(h[4:]))
+	typ = h[8]
 	dist := int(binary.LittleEndian.Uint32(h[12:])) * align
 	switch {
 	case isZero(h):
-		return record{}, "zero record header"
+		return 0, 0, 0, 0, "zero record header"
 	case typ < recSegment || typ > recEntry || h[9]|h[10]|h[11] != 0:
-		return record{}, "invalid record header"
+		return 0, 0, 0, 0, "invalid record header"
 	case n > maxPayload:
-		return record{}, "record length out of range"
+		return 0, 0, 0, 0, "record length out of range"
 	case dist > off:
-		return record{}, "batch distance out of range"
+		return 0, 0, 0, 0, "batch distance out of range"
 	}
-	size := recordSize(n)
+	size = recordSize(n)
 	if len(buf)-off < size {
-		return record{}, "truncated record"
+		return 0, 0, 0, 0, "truncated record"
+	}
+	return typ, n, off - dist, size, ""
+}
+
+// parseRecord returns the record at off, or a reason why there is no valid
+// record there. off must be a multiple of align.
+func parseRecord(buf []byte, off int, seed uint32) (record, string) {
+	typ, n, batch, size, why := parseHeader(buf, off)
+	if why != "" {
+		return record{}, why
 	}
 	rec := buf[off : off+size]
 	if binary.LittleEndian.Uint32(rec) != crc32.Update(seed, castagnoli, rec[4:]) {
@@ -157,7 +171,7 @@ func parseRecord(buf []byte, off int, seed uint32) (record, string) {
 	if !isZero(rec[headerSize+n:]) {
 		return record{}, "non-zero padding"
 	}
-	r := record{typ: typ, off: off, batch: off - dist, size: size, payload: rec[headerSize : headerSize+n]}
+	r := record{typ: typ, off: off, batch: batch, size: size, payload: rec[headerSize : headerSize+n]}
 	if !r.wellFormed() {
 		return record{}, "malformed payload"
 	}
@@ -210,12 +224,12 @@ func (r record) entry() raftpb.Entry {
 }
 
 // segmentHeader decodes a segment header record.
-func (r record) segmentHeader() (seq, prevIndex uint64, ok bool) {
+func (r record) segmentHeader() (seq, prevIndex uint64, seed uint32, ok bool) {
 	p := r.payload
-	if [8]byte(p[:8]) != magic || binary.LittleEndian.Uint32(p[8:]) != version || binary.LittleEndian.Uint32(p[12:]) != 0 {
-		return 0, 0, false
+	if [8]byte(p[:8]) != magic || binary.LittleEndian.Uint32(p[8:]) != version {
+		return 0, 0, 0, false
 	}
-	return binary.LittleEndian.Uint64(p[16:]), binary.LittleEndian.Uint64(p[24:]), true
+	return binary.LittleEndian.Uint64(p[16:]), binary.LittleEndian.Uint64(p[24:]), binary.LittleEndian.Uint32(p[12:]), true
 }
 
 func isZero(b []byte) bool {

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -412,5 +413,52 @@ func TestNoPreallocation(t *testing.T) {
 	}
 	if st.Size() != w.off {
 		t.Fatalf("tail of %d bytes holds %d bytes of records", st.Size(), w.off)
+	}
+}
+
+// Entry data that looks like records must neither pass for a later batch nor
+// make recovery slow when its batch is torn.
+func TestCraftedDataInTornBatch(t *testing.T) {
+	opts := testOpts()
+	opts.SegmentSize = 64 << 20
+	opts.PreallocSize = 1 << 20
+	// Entry data starts 36 bytes into its record; 4 more bytes align what
+	// follows like a record.
+	const pad = 4
+	// A record as it would be checksummed with a predictable seed, claiming
+	// to start a batch 8 bytes before it, after the torn record's start.
+	fake := encoder{seed: headerSeed(0)}
+	fake.buf = make([]byte, 8)
+	fake.entry(&raftpb.Entry{Index: 99, Term: 9, Data: []byte("x")})
+	fake.buf = append(make([]byte, pad), fake.buf[8:]...)
+	// Headers every 16 bytes that claim a later batch and reach almost to the
+	// end of the data, so that checking each would read megabytes.
+	const n = 4 << 20
+	flood := make([]byte, pad+n)
+	for i := 0; i+headerSize <= n; i += 2 * align {
+		h := flood[pad+i:]
+		binary.LittleEndian.PutUint32(h[4:], uint32(n-i-64))
+		h[8] = recEntry
+	}
+
+	for _, data := range [][]byte{fake.buf, flood} {
+		dir := t.TempDir()
+		w := mustCreate(t, dir, nil, opts)
+		mustSave(t, w, raftpb.HardState{Term: 1, Commit: 1}, mkEnts(1, 1, 1, 10))
+		start := w.off
+		mustSave(t, w, raftpb.HardState{}, []raftpb.Entry{{Index: 2, Term: 1, Data: data}})
+		mustClose(t, w)
+		path := tailPath(w)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[start] ^= 1 // the batch is torn
+		if err := os.WriteFile(path, b, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		w, _, _, got := openRead(t, dir, opts, Snapshot{})
+		w.Close()
+		sameEntries(t, got, mkEnts(1, 1, 1, 10))
 	}
 }

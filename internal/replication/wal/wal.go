@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,13 +205,13 @@ func Create(dir string, meta []byte, opts Options) (*WAL, error) {
 	}
 	w := &WAL{dir: dir, opts: opts, fs: opts.fs, meta: slices.Clone(meta)}
 	seg := segment{seq: 0, prevIndex: 0}
-	f, off, err := w.createSegment(seg)
+	f, off, seed, err := w.createSegment(seg)
 	if err != nil {
 		return nil, err
 	}
 	w.segs = []segment{seg}
 	w.f, w.off, w.allocated = f, off, max(off, w.opts.PreallocSize)
-	w.enc.seed = segmentSeed(seg.seq)
+	w.enc.seed = seed
 	return w, nil
 }
 
@@ -235,20 +236,19 @@ func Open(dir string, opts Options) (*WAL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wal: open: %w", err)
 	}
-	w := &WAL{dir: dir, opts: opts, fs: opts.fs, segs: segs, f: f, unread: true}
-	w.enc.seed = segmentSeed(tail.seq)
-	return w, nil
+	return &WAL{dir: dir, opts: opts, fs: opts.fs, segs: segs, f: f, unread: true}, nil
 }
 
 // createSegment writes a new segment holding only its header batch (segment
-// header, metadata, current HardState, latest snapshot marker) under a
-// temporary name, makes it durable, and renames it into place. It returns the
-// open file and the end of the header batch.
-func (w *WAL) createSegment(seg segment) (file, int64, error) {
+// header with a new random CRC seed, metadata, current HardState, latest
+// snapshot marker) under a temporary name, makes it durable, and renames it
+// into place. It returns the open file, the end of the header batch and the
+// segment's CRC seed.
+func (w *WAL) createSegment(seg segment) (file, int64, uint32, error) {
 	path := filepath.Join(w.dir, seg.name())
 	tmp := path + ".tmp"
-	fail := func(err error) (file, int64, error) {
-		return nil, 0, fmt.Errorf("wal: create segment %s: %w", seg.name(), err)
+	fail := func(err error) (file, int64, uint32, error) {
+		return nil, 0, 0, fmt.Errorf("wal: create segment %s: %w", seg.name(), err)
 	}
 	if err := removeIfExists(w.fs, tmp); err != nil {
 		return fail(err)
@@ -257,8 +257,8 @@ func (w *WAL) createSegment(seg segment) (file, int64, error) {
 	if err != nil {
 		return fail(err)
 	}
-	e := encoder{buf: w.enc.buf[:0], seed: segmentSeed(seg.seq)}
-	e.segment(seg.seq, seg.prevIndex)
+	e := encoder{buf: w.enc.buf[:0]}
+	e.segment(seg.seq, seg.prevIndex, rand.Uint32())
 	e.meta(w.meta)
 	e.state(w.state)
 	e.snapshot(w.snap)
@@ -282,7 +282,7 @@ func (w *WAL) createSegment(seg segment) (file, int64, error) {
 		f.Close()
 		return fail(err)
 	}
-	return f, int64(len(e.buf)), nil
+	return f, int64(len(e.buf)), e.seed, nil
 }
 
 func writeFull(f file, b []byte, off int64) error {
@@ -424,7 +424,7 @@ func (w *WAL) cutIfFull() error {
 		return w.fail("sync", err)
 	}
 	seg := segment{seq: w.segs[len(w.segs)-1].seq + 1, prevIndex: w.lastIndex}
-	f, off, err := w.createSegment(seg)
+	f, off, seed, err := w.createSegment(seg)
 	if err != nil {
 		w.err = err
 		return err
@@ -434,7 +434,7 @@ func (w *WAL) cutIfFull() error {
 	}
 	w.segs = append(w.segs, seg)
 	w.f, w.off, w.allocated = f, off, max(off, w.opts.PreallocSize)
-	w.enc.seed = segmentSeed(seg.seq)
+	w.enc.seed = seed
 	return nil
 }
 

@@ -19,6 +19,10 @@
 // to disk, so a snapshot never has to fit in memory while it is written; Load
 // and Open return it as one slice of one buffer holding the whole file.
 //
+// Tools that only look at a file (gozk inspect snapshot FILE) use ReadFile,
+// which verifies it without creating, renaming or deleting anything; Encode and
+// Decode convert between a snapshot and the bytes of its file.
+//
 // # Files
 //
 // A snapshot taken at raft index i is the file

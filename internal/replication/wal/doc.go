@@ -13,8 +13,9 @@
 // For every raft Ready, Save(rd.HardState, rd.Entries) writes the batch with one
 // write and, when raft.MustSync says so, one fsync (group commit); it returns
 // when the batch is durable. After a snapshot is durable, SaveSnapshot records
-// its {Index, Term} and ReleaseTo(index) deletes the segments it made
-// unnecessary. A failed write, preallocation or fsync is sticky: every later
+// its {Index, Term}, and ReleaseTo(index) deletes the oldest segments whose
+// entries all have an index at or below both index and the last snapshot
+// marker, never the segment being appended to. A failed write, preallocation or fsync is sticky: every later
 // write returns the same error, because the state of the file is then unknown.
 // The caller must treat it as fatal.
 //
@@ -36,7 +37,8 @@
 // preallocated space is truncated away and it is synced; then the next segment
 // is written under its name plus ".tmp", synced, renamed into place, and the
 // directory synced. A batch never spans two segments, and leftover ".tmp" files
-// (an interrupted cut) are deleted by Open.
+// (an interrupted cut) are deleted by Open and Create. Syncing a segment is
+// fdatasync(2) on Linux, fsync(2) elsewhere.
 //
 // Space is reserved ahead of the writes in units of Options.PreallocSize
 // (ZooKeeper's preAllocSize, default 64 MiB) with fallocate(2) on Linux, so an
@@ -107,7 +109,7 @@
 //     offset, for a valid record of a later batch: one whose batch start lies
 //     after the damage (candidates whose header says otherwise are not
 //     checksummed, and the checksum work is capped at about four times the
-//     file's size). A batch is synced before the next one is written, so a crash
+//     file's size; past the cap the search stops). A batch is synced before the next one is written, so a crash
 //     can only tear the last batch, in any of its pages; a later batch proves
 //     the damaged one was acknowledged: ErrCorrupt. Otherwise the damage is a
 //     torn or corrupt tail: it is logged as a warning with the file, the offset

@@ -114,6 +114,7 @@ var zkJVMFlags = map[string]string{
 	"jute.maxbuffer":                  "jute.maxbuffer",
 	"admin.enableServer":              "zookeeper.admin.enableServer",
 	"4lw.commands.whitelist":          "zookeeper.4lw.commands.whitelist",
+	"forceSync":                       "zookeeper.forceSync",
 }
 
 // StartZooKeeper starts Apache ZooKeeper (standalone, ZooKeeperServerMain). It

@@ -101,7 +101,8 @@
 // ReadAll reads every segment in order and stops in each at the first 8-byte
 // offset that does not hold a valid record (header damaged or out of range,
 // payload beyond the end of the file, checksum mismatch, non-zero padding, wrong
-// payload size). If only zeros follow, that is the end of the segment. Otherwise:
+// payload size, a batch start that is neither that of the previous record nor
+// the record's own). If only zeros follow, that is the end of the segment. Otherwise:
 //
 //   - In any segment but the last, it is ErrCorrupt: a finished segment was
 //     synced before the next one was created.

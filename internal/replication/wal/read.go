@@ -46,6 +46,9 @@ func scanSegment(name string, buf []byte, seq uint64, last bool) (scan, error) {
 	off, reason := hdr.size, ""
 	for off < len(buf) {
 		r, why := parseRecord(buf, off, seed)
+		if why == "" && r.batch != s.recs[len(s.recs)-1].batch && r.batch != r.off {
+			why = "record neither continues the previous batch nor starts one"
+		}
 		if why != "" {
 			reason = why
 			break

@@ -462,3 +462,28 @@ func TestCraftedDataInTornBatch(t *testing.T) {
 		sameEntries(t, got, mkEnts(1, 1, 1, 10))
 	}
 }
+
+// Records of a torn batch that survived after the damage must not come back
+// when new records end exactly where one of them starts.
+func TestStaleRecordsAfterRepair(t *testing.T) {
+	opts := testOpts()
+	opts.SegmentSize = 1 << 20
+	d := writeLog(t, opts, [][]int{{100}, {3000, 3000, 3000}})
+	start := d.offsets[1]
+	tail := slices.Clone(d.orig)
+	tail[start+40]++ // the first record of the last batch; the others stay valid
+	dir := d.variant(t, tail)
+	w, _, _, got := openRead(t, dir, opts, Snapshot{})
+	sameEntries(t, got, d.upTo(0))
+	// One record as long as the damaged one: the next stale record would
+	// follow it exactly, with the same batch start.
+	repl := mkEnts(2, 2, 5, 3000)
+	mustSave(t, w, raftpb.HardState{}, repl)
+	mustClose(t, w)
+	w, _, hs, got := openRead(t, dir, opts, Snapshot{})
+	w.Close()
+	sameEntries(t, got, append(d.upTo(0), repl...))
+	if hs != d.states[0] {
+		t.Fatalf("hard state %+v, want %+v", hs, d.states[0])
+	}
+}

@@ -91,6 +91,7 @@ type Raft struct {
 	applied, appliedTerm uint64
 	snapIndex            uint64
 	snapping             bool
+	campaigned           bool
 	confState            raftpb.ConfState
 	snapDone             chan snapResult
 
@@ -177,13 +178,6 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 	}
 	r.node = raft.RestartNode(rc)
 	go r.run()
-	if len(cfg.Members) == 1 && cfg.Members[0].ID == cfg.ID && !cfg.Members[0].Learner {
-		// A group of one elects itself at once instead of waiting out an
-		// election timeout.
-		if err := r.node.Campaign(context.Background()); err != nil {
-			r.log.Warn("campaign failed", "err", err)
-		}
-	}
 	return r, nil
 }
 
@@ -321,8 +315,26 @@ func (r *Raft) handleReady(rd raft.Ready) error {
 	if err := r.apply(rd.CommittedEntries); err != nil {
 		return err
 	}
+	r.maybeCampaign()
 	r.maybeSnapshot()
 	return nil
+}
+
+// maybeCampaign makes the only voter of a group elect itself as soon as it knows
+// the membership, instead of waiting out an election timeout.
+func (r *Raft) maybeCampaign() {
+	if r.campaigned || r.leader.Load() != 0 {
+		return
+	}
+	if len(r.confState.Voters) != 1 || r.confState.Voters[0] != r.cfg.ID {
+		return
+	}
+	r.campaigned = true
+	go func() {
+		if err := r.node.Campaign(context.Background()); err != nil && !errors.Is(err, raft.ErrStopped) {
+			r.log.Warn("campaign failed", "err", err)
+		}
+	}()
 }
 
 // installSnapshot handles a snapshot received from the leader. The payload
@@ -431,15 +443,34 @@ func (r *Raft) finishSnapshot(res snapResult) error {
 		}
 	}
 	r.snapIndex = res.meta.Index
-	if err := r.wal.ReleaseTo(res.meta.Index); err != nil {
-		r.log.Warn("could not release old log segments", "err", err)
-	}
 	if removed, err := r.snaps.Purge(r.cfg.SnapRetain); err != nil {
 		r.log.Warn("could not purge old snapshots", "err", err)
 	} else if len(removed) > 0 {
 		r.log.Info("purged old snapshots", "files", removed)
 	}
+	// Keep the log behind the oldest snapshot kept, so that start-up can fall
+	// back to it if a newer one turns out damaged.
+	if oldest := r.oldestSnapshot(); oldest > 0 {
+		if err := r.wal.ReleaseTo(oldest); err != nil {
+			r.log.Warn("could not release old log segments", "err", err)
+		}
+	}
 	return nil
+}
+
+// oldestSnapshot returns the index of the oldest sound snapshot on disk.
+func (r *Raft) oldestSnapshot() uint64 {
+	infos, err := r.snaps.List()
+	if err != nil {
+		return 0
+	}
+	var oldest uint64
+	for _, in := range infos {
+		if in.Err == nil && (oldest == 0 || in.Index < oldest) {
+			oldest = in.Index
+		}
+	}
+	return oldest
 }
 
 func (r *Raft) fail(err error) {

@@ -119,18 +119,19 @@ func (c *conn) shutdown(reason string) {
 }
 
 func (c *conn) serve() {
-	defer c.shutdown("connection ended")
 	ok, err := c.handshake()
 	if err != nil {
 		c.logReadErr("handshake", err)
-		return
 	}
 	if !ok {
+		c.shutdown("connection ended")
 		return
 	}
 	go c.writeLoop()
 	go c.processLoop()
-	c.readLoop()
+	if !c.readLoop() {
+		c.shutdown("connection ended")
+	}
 }
 
 func (c *conn) logReadErr(stage string, err error) {
@@ -174,7 +175,8 @@ func (c *conn) handshake() (bool, error) {
 		return false, fmt.Errorf("malformed ConnectRequest: %w", err)
 	}
 	if req.ProtocolVersion != proto.ProtocolVersion {
-		return false, fmt.Errorf("unsupported protocol version %d", req.ProtocolVersion)
+		// ZooKeeper ignores the version too; note it for the operator.
+		c.log.Info("client sent an unknown protocol version", "version", req.ProtocolVersion)
 	}
 	if z := c.s.lastZxid(); req.LastZxidSeen > z {
 		c.log.Info("refusing session: client has seen a later zxid; it must try another server",
@@ -240,7 +242,10 @@ func (c *conn) bind(id int64) {
 	c.s.tracker.Touch(id, time.Now())
 }
 
-func (c *conn) readLoop() {
+// readLoop reads requests until the connection fails (false: shut it down) or a
+// request that ends the connection was queued (true: the writer closes it once
+// the reply is out).
+func (c *conn) readLoop() bool {
 	var buf []byte
 	r := jute.NewReader(nil)
 	for {
@@ -248,7 +253,7 @@ func (c *conn) readLoop() {
 		frame, err := jute.ReadFrame(c.br, buf, c.maxFrame())
 		if err != nil {
 			c.logReadErr("request", err)
-			return
+			return false
 		}
 		if cap(frame) <= 64<<10 {
 			buf = frame[:0] // decoded records copy what they keep
@@ -260,16 +265,19 @@ func (c *conn) readLoop() {
 		it.hdr.Decode(r)
 		if r.Err() != nil {
 			c.log.Warn("malformed request header; closing", "len", len(frame))
-			return
+			return false
 		}
 		c.s.tracker.Touch(c.sessionID(), it.start)
 		if !c.decode(r, it) {
-			return
+			return false
 		}
 		select {
 		case c.pending <- it:
 		case <-c.done:
-			return
+			return false
+		}
+		if it.close {
+			return true
 		}
 	}
 }
@@ -296,8 +304,9 @@ func (c *conn) decode(r *jute.Reader, it *item) bool {
 	}
 	rec := proto.NewRequest(op)
 	if rec == nil {
-		c.log.Warn("unknown opcode", "op", int32(op), "xid", it.hdr.Xid)
-		it.kind, it.err = kindReply, proto.ErrUnimplemented
+		// ZooKeeper answers UNIMPLEMENTED (with zxid -1) and closes.
+		c.log.Warn("unknown opcode; closing", "op", int32(op), "xid", it.hdr.Xid)
+		it.kind, it.err, it.close = kindReply, proto.ErrUnimplemented, true
 		return true
 	}
 	rec.Decode(r)
@@ -396,7 +405,10 @@ func (c *conn) process(it *item) bool {
 		hdr.Zxid = c.s.lastZxid()
 	case kindReply:
 		hdr.Err = it.err
-		if it.hdr.Type != proto.OpAuth {
+		switch {
+		case it.err == proto.ErrUnimplemented:
+			hdr.Zxid = -1
+		case it.hdr.Type != proto.OpAuth:
 			hdr.Zxid = c.s.lastZxid()
 		}
 	case kindWrite:

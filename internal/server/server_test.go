@@ -225,11 +225,10 @@ func TestBadInputAffectsOnlyItsConnection(t *testing.T) {
 	s := startServer(t, func(o *Options) { o.MaxBuffer = 1 << 16; o.HandshakeTimeout = time.Second })
 	c, _ := connect(t, s)
 	for name, payload := range map[string][]byte{
-		"garbage":    []byte("\x00\x00\x00\x05hello"),
-		"huge":       {0x7f, 0xff, 0xff, 0xff},
-		"negative":   {0xff, 0xff, 0xff, 0xfe},
-		"truncated":  {0x00, 0x00, 0x00, 0x30, 0x00, 0x00},
-		"badversion": append([]byte{0, 0, 0, 44, 0, 0, 0, 9}, make([]byte, 40)...),
+		"garbage":   []byte("\x00\x00\x00\x05hello"),
+		"huge":      {0x7f, 0xff, 0xff, 0xff},
+		"negative":  {0xff, 0xff, 0xff, 0xfe},
+		"truncated": {0x00, 0x00, 0x00, 0x30, 0x00, 0x00},
 	} {
 		nc, err := net.Dial("tcp", s.Addr().String())
 		if err != nil {
@@ -249,15 +248,19 @@ func TestBadInputAffectsOnlyItsConnection(t *testing.T) {
 			t.Fatalf("after %s: %v", name, err)
 		}
 	}
-	// An unknown opcode gets UNIMPLEMENTED and the connection stays usable.
+	// An unknown opcode gets UNIMPLEMENTED, then the connection is closed.
 	nc, _ := net.Dial("tcp", s.Addr().String())
 	defer nc.Close()
 	handshake(t, nc, proto.ConnectRequest{TimeOut: 4000})
-	if h := sendRequest(t, nc, 1, 999, nil); h.Err != proto.ErrUnimplemented || h.Xid != 1 {
+	if h := sendRequest(t, nc, 1, 999, nil); h.Err != proto.ErrUnimplemented || h.Xid != 1 || h.Zxid != -1 {
 		t.Fatalf("unknown opcode: %+v", h)
 	}
-	if h := sendRequest(t, nc, 2, proto.OpExists, &proto.PathWatchRequest{Path: "/"}); h.Err != proto.ErrOK {
-		t.Fatalf("after unknown opcode: %+v", h)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(nc); len(b) != 0 || err != nil {
+		t.Fatalf("after unknown opcode: %q %v", b, err)
+	}
+	if _, err := c.Create("/after-unknown", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -142,11 +142,13 @@ func New(extended bool) *Tree {
 		extended:   extended,
 	}
 	open := proto.OpenACLUnsafe
-	t.insert("/", &Node{ACL: open})
+	t.insert("/", &Node{ACL: open, Data: []byte{}})
 	for _, p := range []string{ZooKeeperPath, QuotaPath, ConfigPath} {
-		t.insert(p, &Node{ACL: open})
+		t.insert(p, &Node{ACL: open, Data: []byte{}})
 		t.nodes[Parent(p)].addChild(Base(p))
 	}
+	// ZooKeeper creates the config node with aclVersion -1.
+	t.nodes[ConfigPath].Aversion = -1
 	return t
 }
 

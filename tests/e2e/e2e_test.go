@@ -61,10 +61,23 @@ func must(t *testing.T, what string, err error) {
 	}
 }
 
+// startServer starts the server under test (zktest.Start) with cfg plus
+// forceSync=no: these tests kill processes but never the machine, so fsync
+// only adds the multi-second stalls a busy disk can cause, which would make
+// clients time out.
+func startServer(t *testing.T, cfg map[string]string) *zktest.Server {
+	t.Helper()
+	all := map[string]string{"forceSync": "no"}
+	for k, v := range cfg {
+		all[k] = v
+	}
+	return zktest.Start(t, all)
+}
+
 // start starts a server with cfg and connects one client to it.
 func start(t *testing.T, cfg map[string]string) (*zktest.Server, *zk.Conn) {
 	t.Helper()
-	s := zktest.Start(t, cfg)
+	s := startServer(t, cfg)
 	c, _ := zktest.Connect(t, s.Addr)
 	return s, c
 }

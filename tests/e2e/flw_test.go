@@ -64,7 +64,7 @@ func newFLWFixture(t *testing.T) flwFixture {
 
 // TestFLWRuokIsro: ruok answers imok, isro rw.
 func TestFLWRuokIsro(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	if got := flw(t, s.Addr, "ruok"); got != "imok" {
 		t.Errorf("ruok = %q", got)
 	}
@@ -78,7 +78,7 @@ func TestFLWRuokIsro(t *testing.T) {
 // and "/", plus /zookeeper, /zookeeper/quota and /zookeeper/config); the
 // connection asking is counted; Zxid is the last zxid in hex.
 func TestFLWSrvr(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	out := flw(t, s.Addr, "srvr")
 	re := regexp.MustCompile(`^Zookeeper version: [^\n]+\n` +
 		`Latency min/avg/max: \d+/[\d.]+/\d+\n` +
@@ -179,7 +179,7 @@ func TestFLWMntr(t *testing.T) {
 
 // TestFLWConf: ZooKeeper's key=value lines, in ZooKeeper's order.
 func TestFLWConf(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	keys, m := kv(flw(t, s.Addr, "conf"), "=")
 	want := []string{"clientPort", "secureClientPort", "dataDir", "dataDirSize", "dataLogDir", "dataLogSize",
 		"tickTime", "maxClientCnxns", "minSessionTimeout", "maxSessionTimeout", "clientPortListenBacklog", "serverId"}
@@ -206,7 +206,7 @@ func TestFLWConf(t *testing.T) {
 
 // TestFLWEnvi: "Environment:" then ZooKeeper's keys in ZooKeeper's order.
 func TestFLWEnvi(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	out := flw(t, s.Addr, "envi")
 	if !strings.HasPrefix(out, "Environment:\n") {
 		t.Fatalf("envi:\n%s", out)
@@ -244,7 +244,7 @@ func TestFLWWatches(t *testing.T) {
 
 // TestFLWMisc: dirs, crst, srst, gtmk.
 func TestFLWMisc(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	if !regexp.MustCompile(`^datadir_size: \d+\nlogdir_size: \d+\n$`).MatchString(flw(t, s.Addr, "dirs")) {
 		t.Errorf("dirs = %q", flw(t, s.Addr, "dirs"))
 	}
@@ -262,7 +262,7 @@ func TestFLWMisc(t *testing.T) {
 // TestFLWWhitelist: a word outside 4lw.commands.whitelist gets ZooKeeper's
 // message; an unknown word gets the connection closed without an answer.
 func TestFLWWhitelist(t *testing.T) {
-	s := zktest.Start(t, map[string]string{"4lw.commands.whitelist": "srvr, stat"})
+	s := startServer(t, map[string]string{"4lw.commands.whitelist": "srvr, stat"})
 	for _, w := range []string{"ruok", "mntr", "conf", "wchs", "isro"} {
 		if got := flw(t, s.Addr, w); got != w+" is not executed because it is not in the whitelist.\n" {
 			t.Errorf("%s = %q", w, got)
@@ -276,7 +276,7 @@ func TestFLWWhitelist(t *testing.T) {
 	}
 
 	// Without the setting, only srvr is enabled.
-	d := zktest.Start(t, map[string]string{"4lw.commands.whitelist": ""})
+	d := startServer(t, map[string]string{"4lw.commands.whitelist": ""})
 	if got := flw(t, d.Addr, "srvr"); !strings.HasPrefix(got, "Zookeeper version: ") {
 		t.Errorf("default whitelist: srvr = %q", got)
 	}

@@ -31,7 +31,7 @@ func TestNegotiatedTimeout(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := zktest.Start(t, tc.cfg)
+			s := startServer(t, tc.cfg)
 			for i, req := range tc.req {
 				r := zktest.DialRaw(t, s.Addr)
 				resp, err := r.Handshake(req, 0, nil, true)
@@ -50,7 +50,7 @@ func TestNegotiatedTimeout(t *testing.T) {
 // ZooKeeper, ZooKeeperServer.createSessionTrackerServerId), consecutive ids for
 // consecutive sessions, and the readOnly byte only for clients that sent one.
 func TestHandshake(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 
 	r1 := zktest.DialRaw(t, s.Addr)
 	a, err := r1.Handshake(10000, 0, nil, true)
@@ -86,7 +86,7 @@ func TestHandshake(t *testing.T) {
 // gets the same session; a wrong password or an unknown session id gets
 // sessionId 0, timeout 0 and a zero password, then the connection is closed.
 func TestReattachSession(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	r1 := zktest.DialRaw(t, s.Addr)
 	a, err := r1.Handshake(10000, 0, nil, true)
 	must(t, "handshake", err)
@@ -131,7 +131,7 @@ func TestReattachSession(t *testing.T) {
 // TestReconnectKeepsSession: go-zookeeper reconnects by itself after a
 // dropped connection and resumes the session; ephemerals survive.
 func TestReconnectKeepsSession(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	var d zktest.Dialer
 	c, ev := zktest.Connect(t, s.Addr, zk.WithDialer(d.Dial))
 	other, _ := zktest.Connect(t, s.Addr)
@@ -161,7 +161,7 @@ func TestReconnectKeepsSession(t *testing.T) {
 // setWatches and the last zxid it saw; a change made while it was away fires
 // right after the reconnect.
 func TestWatchesSurviveReconnect(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	var d zktest.Dialer
 	c, ev := zktest.Connect(t, s.Addr, zk.WithDialer(d.Dial))
 	other, _ := zktest.Connect(t, s.Addr)
@@ -209,7 +209,7 @@ func TestWatchesSurviveReconnect(t *testing.T) {
 // after the negotiated timeout; its ephemerals are deleted, other sessions'
 // watches fire, and when the client comes back it is told the session expired.
 func TestSessionExpiry(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	var d zktest.Dialer
 	c, ev := zktest.ConnectSession(t, s.Addr, 4*time.Second, zk.WithDialer(d.Dial))
 	other, _ := zktest.Connect(t, s.Addr)
@@ -254,7 +254,7 @@ func TestSessionExpiry(t *testing.T) {
 // TestCloseSession: closing a session deletes its ephemerals at once and fires
 // the watches on them; the session cannot be resumed afterwards.
 func TestCloseSession(t *testing.T) {
-	s := zktest.Start(t, nil)
+	s := startServer(t, nil)
 	c, _ := zktest.Connect(t, s.Addr)
 	other, _ := zktest.Connect(t, s.Addr)
 	create(t, c, "/eph", nil, zk.FlagEphemeral)

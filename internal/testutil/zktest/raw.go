@@ -28,6 +28,15 @@ func DialRaw(t testing.TB, addr string) *Raw {
 	return &Raw{Conn: c}
 }
 
+// RawDial opens a raw connection without a test; the caller closes it.
+func RawDial(addr string) (*Raw, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("zktest: dial %s: %w", addr, err)
+	}
+	return &Raw{Conn: c}, nil
+}
+
 // ConnectResponse is the server's answer to a handshake.
 type ConnectResponse struct {
 	ProtocolVersion int32

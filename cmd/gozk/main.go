@@ -2,6 +2,7 @@
 //
 //	gozk server [--config zoo.cfg]        run a server
 //	gozk cli [-server host:port] [cmd...]  the zkCli-compatible shell
+//	gozk inspect log|snapshot|verify ...   print or verify on-disk state
 package main
 
 import (
@@ -16,6 +17,7 @@ const usage = `usage: gozk <command> [arguments]
 commands:
   server [--config zoo.cfg] [--log-level info]   run a gozk server
   cli [-server host:port] [command ...]           ZooKeeper shell (zkCli.sh compatible)
+  inspect log|snapshot|verify ...                 print or verify on-disk state
   version                                         print the version
 `
 
@@ -29,6 +31,8 @@ func main() {
 		os.Exit(runServer(os.Args[2:]))
 	case "cli":
 		os.Exit(cli.Main(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	case "inspect":
+		os.Exit(runInspect(os.Args[2:], os.Stdout, os.Stderr))
 	case "version", "--version", "-version":
 		fmt.Println(versionString())
 	case "help", "-h", "--help":

@@ -223,4 +223,3 @@ func Verify(out io.Writer, dataDir, logDir string) error {
 	}
 	return nil
 }
-

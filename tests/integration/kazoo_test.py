@@ -26,6 +26,7 @@ from collections import namedtuple
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
+    AuthFailedError,
     BadArgumentsError,
     BadVersionError,
     InvalidACLError,
@@ -61,7 +62,7 @@ HOST, PORT = ADDR.rsplit(":", 1)
 PORT = int(PORT)
 ROOT = "/kazoo-it-%d-%06d" % (os.getpid(), random.randrange(10**6))
 
-NO_NODE, NODE_EXISTS, BAD_ARGUMENTS, INVALID_ACL = -101, -110, -8, -114
+NO_NODE, NODE_EXISTS, BAD_ARGUMENTS, INVALID_ACL, UNIMPLEMENTED = -101, -110, -8, -114, -6
 
 WAIT = 10.0  # seconds to wait for any single expected asynchronous effect
 
@@ -234,6 +235,16 @@ class RawSession:
         if err != 0:
             return err, None
         return err, read_string(resp, 16)[0]
+
+    def call(self, opcode, body=b""):
+        """Sends a request and returns (err, response body)."""
+        self.xid += 1
+        self._send(struct.pack("!ii", self.xid, opcode) + body)
+        while True:
+            resp = self._recv()
+            xid, _zxid, err = struct.unpack_from("!iqi", resp, 0)
+            if xid == self.xid:
+                return err, resp[16:]
 
     def closed_by_server(self, timeout):
         """Waits up to timeout seconds for the server to close the socket."""
@@ -530,6 +541,18 @@ class EphemeralTest(Base):
         self.assertEqual(self.zk.exists(e).ephemeralOwner, raw.session_id)
         resumed.stop()
         self.assertTrue(wait_until(lambda: self.zk.exists(e) is None))
+
+    def test_unknown_opcode(self):
+        raw = RawSession(timeout_ms=10000)
+        e = self.p("still-here")
+        self.assertEqual(raw.create(e, flags=1), (0, e))
+        # Unimplemented, then the server drops the connection (not the session).
+        self.assertEqual(raw.call(999), (UNIMPLEMENTED, b""))
+        self.assertTrue(raw.closed_by_server(10))
+        self.assertEqual(self.zk.exists(e).ephemeralOwner, raw.session_id)
+        again = RawSession(timeout_ms=10000, session_id=raw.session_id, passwd=raw.passwd)
+        self.assertEqual(again.session_id, raw.session_id)
+        again.abandon()
 
     def test_wrong_password_refused(self):
         live = RawSession(timeout_ms=10000)
@@ -899,6 +922,17 @@ class AclTest(Base):
         finally:
             raw.abandon()
 
+    def test_auth_failure(self):
+        c = self.client()
+        states = queue.Queue()
+        c.add_listener(states.put)
+        # Digest accepts any credential, even one without a colon...
+        self.assertTrue(c.add_auth("digest", "nocolon"))
+        # ...but an unknown scheme fails the session.
+        with self.assertRaises(AuthFailedError):
+            c.add_auth("nosuchscheme", "secret")
+        self.assertEqual(states.get(timeout=WAIT), KazooState.LOST)
+
     def test_ip_scheme(self):
         zk = self.zk
         zk.create(self.p("local"), b"l", acl=[ACL(Permissions.ALL, Id("ip", "127.0.0.1"))])
@@ -1020,16 +1054,19 @@ class RecipeTest(Base):
         ta = threading.Thread(target=ea.run, args=(lead, "a", release_a))
         ta.start()
         self.assertEqual(leaders.get(timeout=WAIT), "a")
-        tb = threading.Thread(target=eb.run, args=(lead, "b", threading.Event()))
+        release_b = threading.Event()
+        tb = threading.Thread(target=eb.run, args=(lead, "b", release_b))
         tb.start()
         self.assertTrue(wait_until(lambda: ea.contenders() == ["a", "b"]))
         self.assertTrue(leaders.empty())
         release_a.set()
         ta.join(WAIT)
         self.assertEqual(leaders.get(timeout=WAIT), "b")
-        eb.cancel()
-        tb.join(WAIT + 1)
+        self.assertEqual(eb.contenders(), ["b"])
+        release_b.set()
+        tb.join(WAIT)
         self.assertFalse(tb.is_alive())
+        self.assertEqual(ea.contenders(), [])
 
     def test_barrier(self):
         a, b = self.client(), self.client()

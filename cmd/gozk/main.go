@@ -18,6 +18,7 @@ commands:
   server [--config zoo.cfg] [--log-level info]   run a gozk server
   cli [-server host:port] [command ...]           ZooKeeper shell (zkCli.sh compatible)
   inspect log|snapshot|verify ...                 print or verify on-disk state
+  bench [-server host:port] [-op create|set|get|mixed] ...   load generator
   version                                         print the version
 `
 
@@ -31,6 +32,8 @@ func main() {
 		os.Exit(runServer(os.Args[2:]))
 	case "cli":
 		os.Exit(cli.Main(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	case "bench":
+		os.Exit(runBench(os.Args[2:], os.Stdout, os.Stderr))
 	case "inspect":
 		os.Exit(runInspect(os.Args[2:], os.Stdout, os.Stderr))
 	case "version", "--version", "-version":

@@ -106,7 +106,7 @@ func TestCrashRecovery(t *testing.T) {
 		admin, _, _ = connect(t, s.Addr, zktest.DefaultSessionTimeout)
 		got, err := readChildren(admin, parent)
 		if err != nil {
-			t.Fatalf("round %d: after restart: %v", r, err)
+			t.Fatalf("round %d: after the restart, new session 0x%x: %v", r, admin.SessionID(), err)
 		}
 		if bad := h.check(got); len(bad) > 0 {
 			report(t, fmt.Sprintf("round %d: after SIGKILL and restart", r), bad)

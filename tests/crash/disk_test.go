@@ -32,12 +32,13 @@ func logFiles(t *testing.T, s *zktest.Server) []string {
 	return files
 }
 
-// snapshotFiles returns the server's snapshot files (snapshot.*, not a
-// .tmp left by an unfinished one) under dataDir, oldest first.
+// snapshotFiles returns the server's snapshot files under dataDir, oldest
+// first: ZooKeeper's snapshot.<zxid>, gozk's snapshot-<index>.gzsnap, not
+// a .tmp left by an unfinished one nor a .broken one set aside.
 func snapshotFiles(t *testing.T, s *zktest.Server) []string {
 	t.Helper()
 	files, err := findFiles([]string{s.DataDir}, func(name string) bool {
-		return strings.HasPrefix(name, "snapshot.") && !strings.HasSuffix(name, ".tmp")
+		return strings.HasPrefix(name, "snapshot") && !strings.HasSuffix(name, ".tmp") && !strings.HasSuffix(name, ".broken")
 	})
 	if err != nil {
 		t.Fatalf("looking for snapshots: %v", err)
@@ -250,6 +251,14 @@ func TestSortOldestFirst(t *testing.T) {
 	want = "0000000000000000-0000000000000001.wal 0000000000000001-0000000000000011.wal 0000000000000002-0000000000000040.wal"
 	if got := baseNames(g); got != want {
 		t.Errorf("gozk segments sorted: %s, want %s", got, want)
+	}
+	sn := []string{touch("snapshot-0000000000000100.gzsnap"), touch("snapshot-00000000000000ff.gzsnap")}
+	if err := sortOldestFirst(sn); err != nil {
+		t.Fatal(err)
+	}
+	want = "snapshot-00000000000000ff.gzsnap snapshot-0000000000000100.gzsnap"
+	if got := baseNames(sn); got != want {
+		t.Errorf("gozk snapshots sorted: %s, want %s", got, want)
 	}
 }
 

@@ -238,7 +238,7 @@ func TestCorruptNewestSnapshot(t *testing.T) {
 	s := writeAndKill(t, map[string]string{"snapCount": "2"}, 500*time.Millisecond)
 	snaps := snapshotFiles(t, s)
 	if len(snaps) < 2 {
-		t.Skipf("found %d snapshot files (snapshot.*) under dataDir %s after %d writes with snapCount=2; need 2", len(snaps), s.DataDir, tornNodes)
+		t.Skipf("found %d snapshot files (snapshot*) under dataDir %s after %d writes with snapCount=2; need 2", len(snaps), s.DataDir, tornNodes)
 	}
 	newest := snaps[len(snaps)-1]
 	off, err := corruptMiddle(newest, 16)

@@ -542,6 +542,24 @@ class EphemeralTest(Base):
         resumed.stop()
         self.assertTrue(wait_until(lambda: self.zk.exists(e) is None))
 
+    def test_close_session_is_answered(self):
+        # Every closeSession gets its reply before the server closes the
+        # connection; clients (kazoo's stop(), the Java client's close())
+        # wait for it. Many rounds, as a lost reply is a race.
+        lost = 0
+        for i in range(200):
+            raw = RawSession(timeout_ms=10000)
+            try:
+                if i % 2:
+                    self.assertEqual(raw.call(3, write_string(self.path) + b"\0")[0], 0)  # exists
+                self.assertEqual(raw.call(-11), (0, b""))
+                self.assertTrue(raw.closed_by_server(10))
+            except EOFError:
+                lost += 1
+            finally:
+                raw.sock.close()
+        self.assertEqual(lost, 0, "connection closed before the closeSession reply in %d of 200 rounds" % lost)
+
     def test_unknown_opcode(self):
         raw = RawSession(timeout_ms=10000)
         e = self.p("still-here")

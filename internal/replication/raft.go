@@ -406,7 +406,9 @@ func (r *Raft) maybeSnapshot() {
 	}
 	r.snapping = true
 	meta := raftpb.SnapshotMetadata{Index: r.applied, Term: r.appliedTerm, ConfState: r.confState}
+	begin := time.Now()
 	s := r.sm.BeginSnapshot()
+	pause := time.Since(begin)
 	go func() {
 		start := time.Now()
 		path, err := r.snaps.Save(meta, func(w io.Writer) error {
@@ -415,7 +417,7 @@ func (r *Raft) maybeSnapshot() {
 		})
 		s.Close()
 		if err == nil {
-			r.log.Info("snapshot written", "index", meta.Index, "file", path, "took", time.Since(start))
+			r.log.Info("snapshot written", "index", meta.Index, "file", path, "took", time.Since(start), "applyPause", pause)
 		}
 		r.snapDone <- snapResult{meta: meta, path: path, err: err}
 	}()

@@ -61,7 +61,6 @@ type Server struct {
 	// keys passed as JVM flags).
 	Config map[string]string
 
-	t       testing.TB
 	logPath string
 
 	mu   sync.Mutex
@@ -163,7 +162,6 @@ func newServer(t testing.TB, kind string, cfg map[string]string) *Server {
 		DataDir: eff["dataDir"],
 		Kind:    kind,
 		Config:  eff,
-		t:       t,
 		logPath: filepath.Join(dir, "server.log"),
 	}
 	if s.DataDir != "" {

@@ -111,6 +111,8 @@ func TestCrashRecovery(t *testing.T) {
 		if bad := h.check(got); len(bad) > 0 {
 			report(t, fmt.Sprintf("round %d: after SIGKILL and restart", r), bad)
 		}
+		applied, unknowns := h.unknownApplied(got)
+		t.Logf("round %d: consistent; %d of the %d creates and multis in flight at the kill were applied", r, applied, unknowns)
 		full := r == rounds-1 || nodesIn(done) <= 20000
 		if bad := checkVerified(admin, done, full, rng); len(bad) > 0 {
 			report(t, fmt.Sprintf("round %d: earlier rounds changed after SIGKILL and restart", r), bad)

@@ -305,6 +305,30 @@ func (h *history) check(got map[string]nodeState) []string {
 	return bad
 }
 
+// unknownApplied counts the creates and multis whose outcome the client did
+// not learn that the state read back shows applied.
+func (h *history) unknownApplied(got map[string]nodeState) (applied, total int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, op := range h.creates {
+		if op.out == unknown {
+			total++
+			if hasKey(got, name) {
+				applied++
+			}
+		}
+	}
+	for _, op := range h.multis {
+		if op.out == unknown {
+			total++
+			if hasKey(got, op.names[0]) {
+				applied++
+			}
+		}
+	}
+	return applied, total
+}
+
 func hasKey(m map[string]nodeState, k string) bool { _, ok := m[k]; return ok }
 
 // checkShared checks one shared node's final data and version against the

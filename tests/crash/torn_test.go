@@ -234,20 +234,34 @@ func logPattern(s *zktest.Server) string {
 // and the log after it still hold them all, as ZooKeeper keeps them) and
 // name in its log the snapshot it could not use.
 func TestCorruptNewestSnapshot(t *testing.T) {
-	// snapCount=2 makes the server snapshot every few transactions.
-	s := writeAndKill(t, map[string]string{"snapCount": "2"}, 500*time.Millisecond)
+	// snapCount=2 makes the server snapshot every few transactions; snapshots
+	// are written in the background, so write until there are two.
+	s := startServer(t, map[string]string{"snapCount": "2"})
+	c, _, d := connect(t, s.Addr, zktest.DefaultSessionTimeout)
+	writeTorn(t, c, 0, tornNodes, tornDataSize)
+	written := tornNodes
+	for len(snapshotFiles(t, s)) < 2 && written < 10*tornNodes {
+		time.Sleep(100 * time.Millisecond)
+		writeTorn(t, c, written, 10, tornDataSize)
+		written += 10
+	}
+	time.Sleep(500 * time.Millisecond) // let a snapshot being written finish
+	d.Refuse(true)
+	kill(t, s)
+	go c.Close()
+
 	snaps := snapshotFiles(t, s)
 	if len(snaps) < 2 {
-		t.Skipf("found %d snapshot files (snapshot*) under dataDir %s after %d writes with snapCount=2; need 2", len(snaps), s.DataDir, tornNodes)
+		t.Skipf("found %d snapshot files (snapshot*) under dataDir %s after %d writes with snapCount=2; need 2", len(snaps), s.DataDir, written)
 	}
 	newest := snaps[len(snaps)-1]
 	off, err := corruptMiddle(newest, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("snapshots: %s; flipped 16 bytes of %s at %d", baseNames(snaps), filepath.Base(newest), off)
+	t.Logf("%d nodes written; snapshots: %s; flipped 16 bytes of %s at %d", written, baseNames(snaps), filepath.Base(newest), off)
 	logged, _ := restart(t, s)
-	checkSurvivors(t, s, tornNodes, 0)
+	checkSurvivors(t, s, written, 0)
 	wantNamed(t, s, logged, newest, "the corrupt snapshot it could not use", true)
 }
 

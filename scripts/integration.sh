@@ -41,8 +41,12 @@ fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gozk-it.XXXXXX")"
 server_pid=""
+suite_pids=()
 
 cleanup() {
+	for p in "${suite_pids[@]}"; do
+		kill -- "-$p" 2>/dev/null
+	done
 	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
 		kill "$server_pid" 2>/dev/null
 		for _ in $(seq 50); do
@@ -139,10 +143,10 @@ run_suite() {
 	local name="$1"
 	case "$name" in
 	kazoo)
-		ZK_ADDR="$addr" timeout 170 "$python" "$itdir/kazoo_test.py" "$addr"
+		ZK_ADDR="$addr" timeout --foreground 170 "$python" "$itdir/kazoo_test.py" "$addr"
 		;;
 	zkcli)
-		ZK_ADDR="$addr" timeout 170 bash "$itdir/zkcli_test.sh" "$addr"
+		ZK_ADDR="$addr" timeout --foreground 170 bash "$itdir/zkcli_test.sh" "$addr"
 		;;
 	java)
 		mkdir -p "$tmp/classes"
@@ -150,7 +154,7 @@ run_suite() {
 			echo "javac failed"
 			return 1
 		fi
-		ZK_ADDR="$addr" timeout 170 java -cp "$tmp/classes:$java_cp" ClientChecks "$addr" 2>&1 |
+		ZK_ADDR="$addr" timeout --foreground 170 java -cp "$tmp/classes:$java_cp" ClientChecks "$addr" 2>&1 |
 			grep -v '^SLF4J:'
 		return "${PIPESTATUS[0]}"
 		;;
@@ -160,22 +164,29 @@ run_suite() {
 declare -A result
 declare -A counts
 failed=0
-if [ "$serial" -eq 1 ]; then
-	for s in "${suites[@]}"; do
+# Each suite runs in a process group of its own (job control on), so that
+# cleanup can stop it with everything it started.
+set -m
+for s in "${suites[@]}"; do
+	if [ "$serial" -eq 1 ]; then
 		log "suite $s against $target"
-		run_suite "$s" 2>&1 | tee "$tmp/$s.out"
-		echo "${PIPESTATUS[0]}" >"$tmp/$s.rc"
-	done
-else
-	log "running ${suites[*]} against $target"
-	suite_pids=()
-	for s in "${suites[@]}"; do
+		(
+			run_suite "$s" 2>&1 | tee "$tmp/$s.out"
+			echo "${PIPESTATUS[0]}" >"$tmp/$s.rc"
+		) </dev/null &
+		suite_pids=($!)
+		wait "$!"
+	else
 		(
 			run_suite "$s" >"$tmp/$s.out" 2>&1
 			echo $? >"$tmp/$s.rc"
-		) &
+		) </dev/null &
 		suite_pids+=($!)
-	done
+	fi
+done
+set +m
+if [ "$serial" -ne 1 ]; then
+	log "running ${suites[*]} against $target at the same time"
 	for p in "${suite_pids[@]}"; do
 		wait "$p"
 	done
@@ -184,6 +195,7 @@ else
 		cat "$tmp/$s.out"
 	done
 fi
+suite_pids=()
 for s in "${suites[@]}"; do
 	rc="$(cat "$tmp/$s.rc" 2>/dev/null || echo 255)"
 	counts[$s]="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/$s.out" | tail -n 1)"

@@ -3,14 +3,19 @@ package main
 import (
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/gozk/gozk/internal/config"
 	"github.com/gozk/gozk/internal/replication"
+	"github.com/gozk/gozk/internal/replication/transport"
 	"github.com/gozk/gozk/internal/server"
 )
 
@@ -41,10 +46,6 @@ func runServer(args []string) int {
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration", "note", w)
 	}
-	if !cfg.Standalone() {
-		fmt.Fprintf(os.Stderr, "gozk server: %s: ensemble configuration (server.N lines) is not supported yet; remove the server.N lines to run standalone\n", *cfgPath)
-		return 2
-	}
 	if !cfg.ForceSync {
 		log.Warn("forceSync=no: writes are acknowledged before they reach the disk")
 	}
@@ -52,12 +53,24 @@ func runServer(args []string) int {
 		fmt.Fprintf(os.Stderr, "gozk server: dataDir: %v\n", err)
 		return 1
 	}
-	id := cfg.MyID
-	if id == 0 {
-		id = 1 // a standalone server is member 1 of its one-member group
+	raftCfg := &replication.RaftConfig{
+		WALDir:       filepath.Join(cfg.LogDir(), "version-2", "wal"),
+		SnapDir:      filepath.Join(cfg.DataDir, "version-2"),
+		SnapCount:    uint64(cfg.SnapCount),
+		SnapRetain:   cfg.AutopurgeSnapRetainCount,
+		NoSync:       !cfg.ForceSync,
+		PreAllocSize: cfg.PreAllocSize,
+		Logger:       log,
+	}
+	serverID := uint64(0) // standalone
+	if cfg.Standalone() {
+		raftCfg.ID = 1 // a standalone server is member 1 of its one-member group
+	} else {
+		serverID = cfg.MyID
+		ensemble(cfg, raftCfg, log)
 	}
 	srv, err := server.New(server.Options{
-		ID:                     cfg.MyID,
+		ID:                     serverID,
 		Addr:                   cfg.ClientAddr(),
 		TickTime:               cfg.TickTime,
 		MinSessionTimeout:      cfg.MinSessionTimeout,
@@ -74,16 +87,7 @@ func runServer(args []string) int {
 		DataLogDir:             cfg.LogDir(),
 		ConfigDump:             configDump(cfg),
 		Logger:                 log,
-		Raft: &replication.RaftConfig{
-			ID:           id,
-			WALDir:       filepath.Join(cfg.LogDir(), "version-2", "wal"),
-			SnapDir:      filepath.Join(cfg.DataDir, "version-2"),
-			SnapCount:    uint64(cfg.SnapCount),
-			SnapRetain:   cfg.AutopurgeSnapRetainCount,
-			NoSync:       !cfg.ForceSync,
-			PreAllocSize: cfg.PreAllocSize,
-			Logger:       log,
-		},
+		Raft:                   raftCfg,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gozk server: %v\n", err)
@@ -106,6 +110,30 @@ func runServer(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// ensemble fills in the raft group from the server.N lines. Raft ticks are a
+// twentieth of tickTime: heartbeats every tick, an election after 10 to 20
+// ticks of silence (tickTime/2 to tickTime). A leader whose process dies is
+// replaced at once: its followers see the connection reset.
+func ensemble(cfg *config.Config, rc *replication.RaftConfig, log *slog.Logger) {
+	rc.ID = cfg.MyID
+	rc.TickInterval = max(cfg.TickTime/20, 10*time.Millisecond)
+	rc.ElectionTicks = 10
+	rc.HeartbeatTicks = 1
+	h := fnv.New64a()
+	for _, s := range cfg.Servers {
+		rc.Members = append(rc.Members, replication.Member{ID: s.ID, Learner: s.Observer})
+		addr := net.JoinHostPort(s.Host, strconv.Itoa(s.QuorumPort))
+		fmt.Fprintf(h, "%d=%s;%v\n", s.ID, addr, s.Observer)
+		if s.ID == cfg.MyID {
+			rc.ListenAddr = addr
+			log.Info("the election port is not used: gozk elects leaders over the quorum port", "electionPort", s.ElectionPort)
+			continue
+		}
+		rc.Peers = append(rc.Peers, transport.Peer{ID: s.ID, Addr: addr})
+	}
+	rc.ClusterID = h.Sum64()
 }
 
 // configDump renders the configuration as ZooKeeper's conf four-letter word does.

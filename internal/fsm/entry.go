@@ -17,6 +17,14 @@ type Entry struct {
 	Time    int64  // milliseconds since the Unix epoch, read by the proposer
 	Origin  uint64 // server holding the client request, for routing the result
 	ReqID   uint64 // origin-local request id
+	// Conn and Seq order a session's writes: Conn identifies the client
+	// connection (unique across servers and restarts), Seq numbers its writes
+	// from 1. Apply refuses a write that does not follow the connection's
+	// previous one, so a write is never applied after an earlier one of the
+	// same session was lost (a proposal dropped during a leader change). Zero
+	// Conn (internal entries) is not sequenced.
+	Conn uint64
+	Seq  uint64
 	Auth    []proto.ID
 	// Timeout and Passwd describe a new session (OpCreateSession).
 	Timeout int32
@@ -39,6 +47,8 @@ func (e *Entry) Encode(w *jute.Writer) {
 	w.Long(e.Time)
 	w.Long(int64(e.Origin))
 	w.Long(int64(e.ReqID))
+	w.Long(int64(e.Conn))
+	w.Long(int64(e.Seq))
 	w.Int(int32(len(e.Auth)))
 	for i := range e.Auth {
 		e.Auth[i].Encode(w)
@@ -70,6 +80,8 @@ func Unmarshal(b []byte) (*Entry, error) {
 	e.Time = r.Long()
 	e.Origin = uint64(r.Long())
 	e.ReqID = uint64(r.Long())
+	e.Conn = uint64(r.Long())
+	e.Seq = uint64(r.Long())
 	n := r.VectorLen(8)
 	if n > 0 {
 		e.Auth = make([]proto.ID, n)

@@ -23,6 +23,10 @@ type Session struct {
 	ID      int64
 	Timeout int32 // negotiated, milliseconds
 	Passwd  []byte
+	// LastConn and LastSeq are the connection and sequence number of the
+	// session's last applied write (see Entry.Conn).
+	LastConn uint64
+	LastSeq  uint64
 }
 
 // Result is the outcome of applying one entry.
@@ -87,6 +91,12 @@ func (f *FSM) nextZxid(epoch int64) int64 {
 func (f *FSM) Apply(epoch int64, e *Entry) Result {
 	res := Result{Zxid: f.nextZxid(epoch)}
 	a := applier{f: f, e: e, zxid: res.Zxid, res: &res}
+	if !f.inSequence(e) {
+		// An earlier write of this connection was lost, or the session moved to
+		// another connection: refuse, as ZooKeeper refuses a moved session.
+		res.Err = proto.ErrSessionMoved
+		return res
+	}
 	switch e.Op {
 	case proto.OpCreateSession:
 		f.sessions[e.Session] = &Session{ID: e.Session, Timeout: e.Timeout, Passwd: e.Passwd}
@@ -111,6 +121,27 @@ func (f *FSM) Apply(epoch int64, e *Entry) Result {
 		res.Changes = nil
 	}
 	return res
+}
+
+// inSequence checks and records a sequenced write: the first write of a
+// connection has Seq 1, each later one the next number.
+func (f *FSM) inSequence(e *Entry) bool {
+	if e.Conn == 0 || e.Session == 0 {
+		return true
+	}
+	s := f.sessions[e.Session]
+	if s == nil {
+		return true // apply answers SESSIONEXPIRED
+	}
+	switch {
+	case e.Conn == s.LastConn && e.Seq == s.LastSeq+1:
+	case e.Conn != s.LastConn && e.Seq == 1:
+		s.LastConn = e.Conn
+	default:
+		return false
+	}
+	s.LastSeq = e.Seq
+	return true
 }
 
 // MultiOpResult is the outcome of one write operation.

@@ -435,3 +435,43 @@ func TestQuotaStatsTracked(t *testing.T) {
 		t.Fatalf("stats after restore %q", got)
 	}
 }
+
+func TestWritesOfAConnectionApplyInSequence(t *testing.T) {
+	h := newHarness(t, false)
+	w := func(conn, seq uint64, path string) proto.Err {
+		return h.apply(&Entry{Op: proto.OpCreate, Session: sess, Conn: conn, Seq: seq, Req: &proto.CreateRequest{Path: path, ACL: proto.OpenACLUnsafe}}).Err
+	}
+	if e := w(7, 1, "/a"); e != proto.ErrOK {
+		t.Fatal(e)
+	}
+	if e := w(7, 2, "/a"); e != proto.ErrNodeExists { // a failed write still counts
+		t.Fatal(e)
+	}
+	// Write 3 was lost: write 4 must not apply.
+	if e := w(7, 4, "/b"); e != proto.ErrSessionMoved || h.f.Tree().Get("/b") != nil {
+		t.Fatalf("gap: %v", e)
+	}
+	if e := w(7, 5, "/b"); e != proto.ErrSessionMoved {
+		t.Fatalf("after gap: %v", e)
+	}
+	// A new connection of the same session starts at 1; the old one is then stale.
+	if e := w(9, 1, "/c"); e != proto.ErrOK {
+		t.Fatal(e)
+	}
+	if e := w(7, 3, "/d"); e != proto.ErrSessionMoved {
+		t.Fatalf("stale connection: %v", e)
+	}
+	// A new connection whose first write was lost is refused too.
+	if e := w(11, 2, "/e"); e != proto.ErrSessionMoved {
+		t.Fatalf("lost first write: %v", e)
+	}
+	// The sequence survives a snapshot.
+	g, err := DecodeSnapshot(snapshotBytes(t, h.f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := &harness{t: t, f: g, now: h.now}
+	if e := h2.apply(&Entry{Op: proto.OpCreate, Session: sess, Conn: 9, Seq: 2, Req: &proto.CreateRequest{Path: "/f", ACL: proto.OpenACLUnsafe}}).Err; e != proto.ErrOK {
+		t.Fatalf("after restore: %v", e)
+	}
+}

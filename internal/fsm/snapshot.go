@@ -17,7 +17,8 @@ import (
 //	magic    "GOZKSNAP"
 //	version  int (1)
 //	header   extended bool, epoch long, counter long, zxid long
-//	sessions int count, then per session: id long, timeout int, passwd buffer
+//	sessions int count, then per session: id long, timeout int, passwd buffer,
+//	         last connection long, last write sequence long
 //	nodes    long count, then per node: path string, data buffer, acl vector,
 //	         czxid, mzxid, pzxid, ctime, mtime long, version, cversion, aversion
 //	         int, ephemeralOwner long
@@ -88,6 +89,8 @@ func (s *Snapshot) WriteTo(out io.Writer) (int64, error) {
 		w.Long(ss.ID)
 		w.Int(ss.Timeout)
 		w.Buffer(ss.Passwd)
+		w.Long(int64(ss.LastConn))
+		w.Long(int64(ss.LastSeq))
 	}
 	w.Long(int64(s.view.Len()))
 	if err := flush(); err != nil {
@@ -168,9 +171,9 @@ func DecodeSnapshot(b []byte) (*FSM, error) {
 	extended := r.Bool()
 	f := &FSM{sessions: make(map[int64]*Session)}
 	f.epoch, f.counter, f.zxid = r.Long(), r.Long(), r.Long()
-	ns := r.VectorLen(16)
+	ns := r.VectorLen(32)
 	for i := 0; i < ns && r.Err() == nil; i++ {
-		s := &Session{ID: r.Long(), Timeout: r.Int(), Passwd: r.Buffer()}
+		s := &Session{ID: r.Long(), Timeout: r.Int(), Passwd: r.Buffer(), LastConn: uint64(r.Long()), LastSeq: uint64(r.Long())}
 		f.sessions[s.ID] = s
 	}
 	count := r.Long()

@@ -58,6 +58,10 @@ type conn struct {
 	session    atomic.Int64
 	timeout    time.Duration // negotiated; fixed after the handshake
 	closingReq atomic.Uint64 // request id of this connection's closeSession
+	// writeConn and writeSeq sequence this connection's writes in the log (see
+	// fsm.Entry.Conn); writeSeq is owned by the reader goroutine.
+	writeConn uint64
+	writeSeq  uint64
 
 	authMu sync.Mutex
 	auth   []proto.ID // replaced, never changed in place
@@ -86,6 +90,7 @@ func newConn(s *Server, nc net.Conn, id uint64, ip string) *conn {
 		auth:    []proto.ID{acl.IPIdentity(nc.RemoteAddr().String())},
 	}
 	c.log = s.log.With("conn", c.remote)
+	c.writeConn = newConnID()
 	c.out.init()
 	c.cstats.reset()
 	c.lastOp.Store("NA")
@@ -168,6 +173,10 @@ func (c *conn) handshake() (bool, error) {
 		return false, err
 	}
 	c.s.stats.received.Add(1)
+	if !c.s.serving() {
+		c.log.Info("refusing connection: no leader (LOOKING)")
+		return false, nil
+	}
 	var req proto.ConnectRequest
 	r := jute.NewReader(frame)
 	req.Decode(r)
@@ -267,7 +276,7 @@ func (c *conn) readLoop() bool {
 			c.log.Warn("malformed request header; closing", "len", len(frame))
 			return false
 		}
-		c.s.tracker.Touch(c.sessionID(), it.start)
+		c.s.touch(c.sessionID(), it.start)
 		if !c.decode(r, it) {
 			return false
 		}
@@ -346,6 +355,8 @@ func checkMulti(op proto.OpCode, rec proto.Record) error {
 }
 
 func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
+	c.writeSeq++
+	e.Conn, e.Seq = c.writeConn, c.writeSeq
 	id, ch, err := c.s.propose(e)
 	if errors.Is(err, replication.ErrDiskFailed) {
 		it.kind, it.err, it.close = kindReply, proto.ErrNotReadOnly, closing
@@ -413,9 +424,23 @@ func (c *conn) process(it *item) bool {
 		}
 	case kindWrite:
 		var res fsm.Result
+		timer := time.NewTimer(c.timeout)
 		select {
 		case res = <-it.result:
+			timer.Stop()
 		case <-c.done:
+			timer.Stop()
+			return false
+		case <-timer.C:
+			// The proposal was lost (no leader, or a leader change): the client
+			// sees a connection loss and retries elsewhere.
+			c.shutdown("write not applied within the session timeout")
+			return false
+		}
+		if res.Err == proto.ErrSessionMoved {
+			// An earlier write of this connection was lost or the session moved
+			// on: ZooKeeper closes such a connection without a reply.
+			c.shutdown("session moved or an earlier write was lost")
 			return false
 		}
 		hdr.Zxid, hdr.Err = res.Zxid, res.Err

@@ -63,8 +63,14 @@ func (s *Server) mode() string {
 	if s.leader.Load() {
 		return "leader"
 	}
+	if l, ok := s.repl.(interface{ IsLearner() bool }); ok && l.IsLearner() {
+		return "observer"
+	}
 	return "follower"
 }
+
+// notServing is ZooKeeper's answer to stat words while there is no leader.
+const notServing = "This ZooKeeper instance is not currently serving requests\n"
 
 func (s *Server) cmdRuok(w io.Writer) { io.WriteString(w, "imok") }
 
@@ -88,6 +94,10 @@ func (s *Server) writeServerStats(w io.Writer) {
 func nodeCount(n int) int { return n + 1 }
 
 func (s *Server) cmdSrvr(w io.Writer) {
+	if !s.serving() {
+		io.WriteString(w, notServing)
+		return
+	}
 	fmt.Fprintf(w, "Zookeeper version: %s\n", FullVersion)
 	s.writeServerStats(w)
 }
@@ -103,6 +113,10 @@ func (c *conn) brief() string {
 }
 
 func (s *Server) cmdStat(w io.Writer) {
+	if !s.serving() {
+		io.WriteString(w, notServing)
+		return
+	}
 	fmt.Fprintf(w, "Zookeeper version: %s\n", FullVersion)
 	io.WriteString(w, "Clients:\n")
 	for _, c := range s.snapshotConns() {
@@ -327,6 +341,10 @@ func (s *Server) cmdHash(w io.Writer) {
 func (s *Server) cmdGtmk(w io.Writer) { io.WriteString(w, "0\n") }
 
 func (s *Server) cmdMntr(w io.Writer) {
+	if !s.serving() {
+		io.WriteString(w, notServing)
+		return
+	}
 	mn, avg, mx := s.stats.lat.get()
 	s.mu.RLock()
 	t := s.fsm.Tree()
@@ -358,6 +376,13 @@ func (s *Server) cmdMntr(w io.Writer) {
 		{"zk_global_sessions", s.sessionCount()},
 		{"zk_local_sessions", 0},
 		{"zk_heap_alloc_bytes", ms.HeapAlloc},
+	}
+	if f, ok := s.repl.(interface{ Followers() (int, int) }); ok && s.leader.Load() {
+		total, synced := f.Followers()
+		kv = append(kv, []struct {
+			k string
+			v any
+		}{{"zk_followers", total}, {"zk_synced_followers", synced}, {"zk_pending_syncs", 0}}...)
 	}
 	for _, e := range kv {
 		fmt.Fprintf(w, "%s\t%v\n", e.k, e.v)

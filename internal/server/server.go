@@ -17,6 +17,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,8 +104,14 @@ type Server struct {
 	watch *watch.Manager
 	repl  replication.Log
 	// leader is whether this server expires sessions and removes containers;
+	// leaderID is the known leader (0: none, the server is LOOKING). Both are
 	// set by LeaderChanged.
-	leader atomic.Bool
+	leader   atomic.Bool
+	leaderID atomic.Uint64
+	// touched collects the sessions heard from since the last report to the
+	// leader (followers and observers only).
+	touchedMu sync.Mutex
+	touched   map[int64]struct{}
 
 	tracker *session.Tracker
 	ids     *session.IDs
@@ -144,8 +151,10 @@ func New(opts Options) (*Server, error) {
 	}
 	s.waits.m = make(map[uint64]chan fsm.Result)
 	s.stats.resetLatency()
+	s.touched = make(map[int64]struct{})
 	if opts.Raft == nil {
 		s.leader.Store(true)
+		s.leaderID.Store(1)
 		s.repl = replication.NewLocal(s)
 		return s, nil
 	}
@@ -385,7 +394,9 @@ func (s *Server) sessionClosed(id int64, e *fsm.Entry) {
 // expireLoop proposes closeSession for sessions past their timeout, once per tick.
 func (s *Server) expireLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.opts.TickTime)
+	// Reports go out several times per tick so the leader never expires a
+	// session that is active elsewhere.
+	t := time.NewTicker(s.opts.TickTime / 4)
 	defer t.Stop()
 	for {
 		select {
@@ -393,6 +404,7 @@ func (s *Server) expireLoop() {
 			return
 		case now := <-t.C:
 			if !s.leader.Load() {
+				s.reportTouched()
 				continue
 			}
 			for _, id := range s.tracker.Expired(now) {
@@ -465,11 +477,62 @@ func (s *Server) Restore(payload []byte) error {
 // the leader expires nothing.
 func (s *Server) LeaderChanged(leader uint64, isLeader bool) {
 	s.leader.Store(isLeader)
+	s.leaderID.Store(leader)
 	if isLeader {
 		s.trackAllSessions()
 	} else {
 		s.tracker.Reset()
 	}
+}
+
+// serving reports whether a leader is known (the server is not LOOKING).
+func (s *Server) serving() bool { return s.leaderID.Load() != 0 }
+
+// touch records client activity on a session: in the tracker on the leader, for
+// the next report to the leader elsewhere.
+func (s *Server) touch(id int64, now time.Time) {
+	if id == 0 {
+		return
+	}
+	if s.leader.Load() {
+		s.tracker.Touch(id, now)
+		return
+	}
+	s.touchedMu.Lock()
+	s.touched[id] = struct{}{}
+	s.touchedMu.Unlock()
+}
+
+// Touched implements replication.DurableStateMachine: a follower reports
+// activity on these sessions.
+func (s *Server) Touched(ids []int64) {
+	if !s.leader.Load() {
+		return
+	}
+	now := time.Now()
+	for _, id := range ids {
+		s.tracker.Touch(id, now)
+	}
+}
+
+// reportTouched sends the sessions heard from since the last tick to the leader.
+func (s *Server) reportTouched() {
+	r, ok := s.repl.(interface{ ReportSessions([]int64) })
+	if !ok || s.leader.Load() {
+		return
+	}
+	s.touchedMu.Lock()
+	if len(s.touched) == 0 {
+		s.touchedMu.Unlock()
+		return
+	}
+	ids := make([]int64, 0, len(s.touched))
+	for id := range s.touched {
+		ids = append(ids, id)
+	}
+	clear(s.touched)
+	s.touchedMu.Unlock()
+	r.ReportSessions(ids)
 }
 
 func (s *Server) trackAllSessions() {
@@ -505,6 +568,20 @@ func (s *Server) readOnly() bool {
 	default:
 		return false
 	}
+}
+
+// newConnID returns a connection identity for write sequencing, unique across
+// servers and restarts.
+func newConnID() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	id := binary.LittleEndian.Uint64(b[:])
+	if id == 0 {
+		id = 1
+	}
+	return id
 }
 
 // newPassword returns a random session password.

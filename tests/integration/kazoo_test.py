@@ -91,6 +91,20 @@ def exists_checks_read(version):
     return version >= (3, 9, 2) or (3, 8, 4) <= version < (3, 9, 0)
 
 
+def parse_blocks(text):
+    """Parses listings of key lines, each followed by tab-indented values
+    (wchc, wchp, dump) into {key: [values]}."""
+    blocks, key = {}, None
+    for line in text.splitlines():
+        if line.startswith("\t"):
+            if key is not None:
+                blocks[key].append(line[1:])
+        elif line.strip():
+            key = line.strip().rstrip(":")
+            blocks.setdefault(key, [])
+    return blocks
+
+
 def new_client(**kwargs):
     kwargs.setdefault("timeout", 10.0)
     c = KazooClient(hosts=ADDR, **kwargs)
@@ -571,6 +585,20 @@ class EphemeralTest(Base):
         again = RawSession(timeout_ms=10000, session_id=raw.session_id, passwd=raw.passwd)
         self.assertEqual(again.session_id, raw.session_id)
         again.abandon()
+
+    def test_resume_closes_old_connection(self):
+        first = RawSession(timeout_ms=10000)
+        second = RawSession(timeout_ms=10000, session_id=first.session_id, passwd=first.passwd)
+        try:
+            self.assertEqual(second.session_id, first.session_id)
+            self.assertEqual(second.passwd, first.passwd)
+            self.assertTrue(first.closed_by_server(10), "the old connection of a resumed session stays open")
+            e = self.p("second")
+            self.assertEqual(second.create(e, flags=1), (0, e))
+            self.assertEqual(self.zk.exists(e).ephemeralOwner, first.session_id)
+        finally:
+            first.sock.close()
+            second.abandon()
 
     def test_wrong_password_refused(self):
         live = RawSession(timeout_ms=10000)
@@ -1227,6 +1255,32 @@ class ServerInfoTest(Base):
         conf = zk.command(b"conf")
         self.assertRegex(conf, r"(?m)^clientPort=%d$" % PORT)
         self.assertRegex(conf, r"(?m)^tickTime=2000$")
+
+    def test_dump_lists_ephemerals_by_session(self):
+        c = self.client()
+        c.create(self.p("e1"), ephemeral=True)
+        c.create(self.p("e2"), ephemeral=True)
+        sid = "0x%x" % c.client_id[0]
+        blocks = parse_blocks(self.zk.command(b"dump").split("Sessions with Ephemerals")[1])
+        self.assertEqual(sorted(blocks.get(sid, [])), [self.p("e1"), self.p("e2")])
+
+    def test_watch_listings(self):
+        c = self.client()
+        c.create(self.p("d"))
+        c.create(self.p("k"))
+        c.get(self.p("d"), watch=lambda e: None)
+        c.exists(self.p("missing"), watch=lambda e: None)
+        c.get_children(self.p("k"), watch=lambda e: None)  # a child watch: not listed
+        sid = "0x%x" % c.client_id[0]
+        # wchc: session -> paths; wchp: path -> sessions; both over data
+        # and exists watches only.
+        by_session = parse_blocks(c.command(b"wchc"))
+        self.assertEqual(sorted(by_session.get(sid, [])), [self.p("d"), self.p("missing")])
+        by_path = parse_blocks(c.command(b"wchp"))
+        self.assertEqual(by_path.get(self.p("d")), [sid])
+        self.assertEqual(by_path.get(self.p("missing")), [sid])
+        self.assertNotIn(self.p("k"), by_path)
+        self.assertRegex(c.command(b"wchs"), r"^\d+ connections watching \d+ paths\nTotal watches:\d+\n")
 
     def test_srvr_zxid_tracks_writes(self):
         zk = self.zk

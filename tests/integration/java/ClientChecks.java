@@ -127,6 +127,7 @@ public final class ClientChecks {
         check("create_container", ClientChecks::createContainer);
         check("who_am_i", ClientChecks::whoAmI);
         check("async_replies_in_order", ClientChecks::asyncOrder);
+        check("watch_event_before_new_data", ClientChecks::eventBeforeNewData);
         check("session_resumed_by_id_and_password", ClientChecks::sessionResumed);
         check("watches_survive_reconnect", ClientChecks::watchesSurviveReconnect);
         check("get_config", ClientChecks::getConfig);
@@ -658,6 +659,45 @@ public final class ClientChecks {
         expectEq("v196", new String(last, StandardCharsets.UTF_8), "final data");
         AsyncCallback.VoidCallback noop = (rc, path, ctx) -> { };
         zk.sync(p, noop, null);
+    }
+
+    /**
+     * A client sees the watch event for a change before any read result that
+     * shows the change: the Java client hands events and async results to its
+     * callbacks in the order the server sent them.
+     */
+    private static void eventBeforeNewData(String base) throws Exception {
+        ZooKeeper zk = client();
+        ZooKeeper other = client();
+        for (int round = 0; round < 20; round++) {
+            String p = base + "/x" + round;
+            zk.create(p, b("old"), OPEN, CreateMode.PERSISTENT);
+            List<String> log = Collections.synchronizedList(new ArrayList<>());
+            zk.getData(p, e -> log.add("event " + e.getType()), null);
+            CountDownLatch written = new CountDownLatch(1);
+            other.setData(p, b("new"), -1, (rc, path, ctx, stat) -> written.countDown(), null);
+            CountDownLatch sawNew = new CountDownLatch(1);
+            long deadline = System.nanoTime() + WAIT_MS * 1_000_000;
+            while (sawNew.getCount() > 0 && System.nanoTime() < deadline) {
+                zk.getData(p, false, (rc, path, ctx, data, stat) -> {
+                    String v = data == null ? "null" : new String(data, StandardCharsets.UTF_8);
+                    log.add("data " + v);
+                    if (v.equals("new")) {
+                        sawNew.countDown();
+                    }
+                }, null);
+                sawNew.await(1, TimeUnit.MILLISECONDS);
+            }
+            expect(sawNew.await(WAIT_MS, TimeUnit.MILLISECONDS), "never read the new data");
+            expect(written.await(WAIT_MS, TimeUnit.MILLISECONDS), "setData did not complete");
+            List<String> snapshot;
+            synchronized (log) {
+                snapshot = new ArrayList<>(log);
+            }
+            int event = snapshot.indexOf("event NodeDataChanged");
+            int firstNew = snapshot.indexOf("data new");
+            expect(event >= 0 && event < firstNew, "round " + round + ": new data before its watch event: " + snapshot);
+        }
     }
 
     private static void sessionResumed(String base) throws Exception {

@@ -136,6 +136,12 @@ func readChildren(c *zk.Conn, parent string) (map[string]nodeState, error) {
 		go func() {
 			defer wg.Done()
 			for name := range next {
+				mu.Lock()
+				stop := first != nil
+				mu.Unlock()
+				if stop {
+					continue // one failure is enough; do not wait on the rest
+				}
 				data, st, err := c.Get(parent + "/" + name)
 				mu.Lock()
 				if err != nil {

@@ -54,15 +54,12 @@ func writeTorn(t *testing.T, c *zk.Conn, from, n int, size int) {
 
 // writeAndKill starts a server, writes the torn nodes and SIGKILLs the
 // server while the writing session is still open (its client is kept from
-// reconnecting), so the last thing in the log is the last create. settle is
-// how long to wait before the kill, for work the server does in the
-// background (snapshots).
-func writeAndKill(t *testing.T, cfg map[string]string, settle time.Duration) *zktest.Server {
+// reconnecting), so the last thing in the log is the last create.
+func writeAndKill(t *testing.T) *zktest.Server {
 	t.Helper()
-	s := startServer(t, cfg)
+	s := startServer(t, nil)
 	c, _, d := connect(t, s.Addr, zktest.DefaultSessionTimeout)
 	writeTorn(t, c, 0, tornNodes, tornDataSize)
-	time.Sleep(settle)
 	d.Refuse(true)
 	kill(t, s)
 	go c.Close()
@@ -172,7 +169,7 @@ func TestTornLogTail(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.name, " ", "-"), func(t *testing.T) {
 			rng := newRand(t)
-			s := writeAndKill(t, nil, 0)
+			s := writeAndKill(t)
 			files := logFiles(t, s)
 			if len(files) == 0 {
 				t.Skipf("no log segment found (%s) under dataLogDir %s or dataDir %s: the server keeps no log on disk", logPattern(s), s.Config["dataLogDir"], s.DataDir)

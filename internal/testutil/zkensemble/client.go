@@ -1,0 +1,129 @@
+package zkensemble
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// SessionTimeout is the session timeout Connect asks for. It outlasts a
+// leader election, so that sessions survive failovers.
+const SessionTimeout = 20 * time.Second
+
+// EventBuffer is the capacity of the event channels returned by Connect.
+const EventBuffer = 1 << 14
+
+// Connect connects a go-zookeeper client to the given members (all when none
+// are given; the client picks among them in random order and moves between
+// them on connection loss) and waits until it has a session. The client is
+// closed when the test ends.
+//
+// The channel carries every event the client reports, session states and
+// watch notifications, in order; unlike go-zookeeper's own channel it keeps
+// up to EventBuffer events while nobody reads.
+func (e *Ensemble) Connect(t testing.TB, members ...int) (*zk.Conn, <-chan zk.Event) {
+	t.Helper()
+	return e.ConnectSession(t, SessionTimeout, members...)
+}
+
+// ConnectSession is Connect with a chosen session timeout.
+func (e *Ensemble) ConnectSession(t testing.TB, timeout time.Duration, members ...int) (*zk.Conn, <-chan zk.Event) {
+	t.Helper()
+	c, ev, err := e.Dial(t, timeout, ServeTimeout, members...)
+	if err != nil {
+		t.Fatalf("zkensemble: connect to %s: %v", e.ConnectString(members...), err)
+	}
+	return c, ev
+}
+
+// Dial connects like ConnectSession but returns an error when the client has
+// no session within wait. The client is closed when the test ends, and also
+// when Dial fails.
+func (e *Ensemble) Dial(t testing.TB, timeout, wait time.Duration, members ...int) (*zk.Conn, <-chan zk.Event, error) {
+	t.Helper()
+	lg := &testLogger{t: t}
+	events := make(chan zk.Event, EventBuffer)
+	opts := func(c *zk.Conn) {
+		zk.WithLogger(lg)(c)
+		zk.WithEventCallback(func(ev zk.Event) {
+			select {
+			case events <- ev:
+			default:
+				lg.Printf("zkensemble: event buffer full, dropped %+v", ev)
+			}
+		})(c)
+	}
+	c, _, err := zk.Connect(e.Addrs(members...), timeout, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("zk.Connect: %w", err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		lg.stop()
+	})
+	if err := WaitState(events, zk.StateHasSession, wait); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, events, nil
+}
+
+// WaitState reads events until a session event with the given state arrives.
+func WaitState(ev <-chan zk.Event, state zk.State, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e, ok := <-ev:
+			if !ok {
+				return fmt.Errorf("zkensemble: event channel closed while waiting for %v", state)
+			}
+			if e.Type == zk.EventSession && e.State == state {
+				return nil
+			}
+		case <-deadline:
+			return fmt.Errorf("zkensemble: no %v within %v", state, timeout)
+		}
+	}
+}
+
+// Within runs f and returns its error, or an error when f has not returned
+// after d (f then finishes in the background). go-zookeeper calls take no
+// deadline; this bounds them.
+func Within(d time.Duration, f func() error) error {
+	ch := make(chan error, 1)
+	go func() { ch <- f() }()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(d):
+		return fmt.Errorf("%w after %v", ErrNoAnswer, d)
+	}
+}
+
+// ErrNoAnswer is returned by Within when the call has not returned in time.
+var ErrNoAnswer = errors.New("zkensemble: no answer")
+
+// testLogger forwards go-zookeeper's log to t.Log until the test ends.
+type testLogger struct {
+	mu      sync.Mutex
+	t       testing.TB
+	stopped bool
+}
+
+func (l *testLogger) Printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.t.Logf("zk: "+format, args...)
+	}
+}
+
+func (l *testLogger) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+}

@@ -152,19 +152,6 @@ sorted_list() {
 	printf '%s\n' "$1" | sed -e 's/^\[//' -e 's/\]$//' | tr ',' '\n' | sed 's/^ //' | grep -v '^$' | LC_ALL=C sort
 }
 
-# wait_gone PATH SECONDS polls until PATH no longer exists.
-wait_gone() {
-	local deadline=$((SECONDS + $2))
-	while [ "$SECONDS" -lt "$deadline" ]; do
-		zk stat "$1"
-		if [ "$OUT" = "Node does not exist: $1" ]; then
-			return 0
-		fi
-		sleep 0.5
-	done
-	return 1
-}
-
 digest_of() {
 	printf '%s' "$1" | openssl dgst -binary -sha1 | openssl base64 -A
 }

@@ -33,22 +33,31 @@ func (e *Ensemble) Connect(t testing.TB, members ...int) (*zk.Conn, <-chan zk.Ev
 // ConnectSession is Connect with a chosen session timeout.
 func (e *Ensemble) ConnectSession(t testing.TB, timeout time.Duration, members ...int) (*zk.Conn, <-chan zk.Event) {
 	t.Helper()
-	c, ev, err := e.Dial(t, timeout, ServeTimeout, members...)
+	c, ev, err := e.Dial(t, members, timeout, ServeTimeout)
 	if err != nil {
 		t.Fatalf("zkensemble: connect to %s: %v", e.ConnectString(members...), err)
 	}
 	return c, ev
 }
 
-// Dial connects like ConnectSession but returns an error when the client has
-// no session within wait. The client is closed when the test ends, and also
-// when Dial fails.
-func (e *Ensemble) Dial(t testing.TB, timeout, wait time.Duration, members ...int) (*zk.Conn, <-chan zk.Event, error) {
+// ConnOption is a go-zookeeper connection option such as zk.WithDialer(d).
+type ConnOption = func(*zk.Conn)
+
+// Dial connects a client to the given members (all when members is empty)
+// with the given session timeout and returns an error when it has no session
+// within wait. The client's log goes to t.Log, and the client is closed when
+// the test ends (also when Dial fails). Options are applied before the
+// event callback that feeds the returned channel, so a zk.WithEventCallback
+// among them has no effect.
+func (e *Ensemble) Dial(t testing.TB, members []int, timeout, wait time.Duration, opts ...ConnOption) (*zk.Conn, <-chan zk.Event, error) {
 	t.Helper()
 	lg := &testLogger{t: t}
 	events := make(chan zk.Event, EventBuffer)
-	opts := func(c *zk.Conn) {
+	all := func(c *zk.Conn) {
 		zk.WithLogger(lg)(c)
+		for _, o := range opts {
+			o(c)
+		}
 		zk.WithEventCallback(func(ev zk.Event) {
 			select {
 			case events <- ev:
@@ -57,7 +66,7 @@ func (e *Ensemble) Dial(t testing.TB, timeout, wait time.Duration, members ...in
 			}
 		})(c)
 	}
-	c, _, err := zk.Connect(e.Addrs(members...), timeout, opts)
+	c, _, err := zk.Connect(e.Addrs(members...), timeout, all)
 	if err != nil {
 		return nil, nil, fmt.Errorf("zk.Connect: %w", err)
 	}
@@ -66,7 +75,7 @@ func (e *Ensemble) Dial(t testing.TB, timeout, wait time.Duration, members ...in
 		lg.stop()
 	})
 	if err := WaitState(events, zk.StateHasSession, wait); err != nil {
-		c.Close()
+		go c.Close()
 		return nil, nil, err
 	}
 	return c, events, nil

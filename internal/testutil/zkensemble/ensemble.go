@@ -578,3 +578,14 @@ func (e *Ensemble) Running() []int {
 }
 
 var errExited = errors.New("process exited")
+
+// IndexOf returns the index of the member whose client address is addr (as
+// go-zookeeper's Conn.Server reports it), or -1.
+func (e *Ensemble) IndexOf(addr string) int {
+	for _, m := range e.Members {
+		if m.Addr == addr {
+			return m.Index
+		}
+	}
+	return -1
+}

@@ -136,6 +136,13 @@ type node struct {
 // listeners bound before any configuration is written.
 func newCluster(t testing.TB, n int, tweak func(*Config)) []*node {
 	t.Helper()
+	return newClusterWith(t, n, tweak, nil)
+}
+
+// newClusterWith is newCluster with handler(i) as the handler of node i, when
+// it returns one; the recorder otherwise.
+func newClusterWith(t testing.TB, n int, tweak func(*Config), handler func(i int) Handler) []*node {
+	t.Helper()
 	lns := make([]net.Listener, n)
 	peers := make([]Peer, n)
 	for i := range lns {
@@ -164,7 +171,13 @@ func newCluster(t testing.TB, n int, tweak func(*Config)) []*node {
 		if err := c.fill(); err != nil {
 			t.Fatal(err)
 		}
-		nd.tr = newTransport(c, nd.h, lns[i])
+		var h Handler = nd.h
+		if handler != nil {
+			if x := handler(i); x != nil {
+				h = x
+			}
+		}
+		nd.tr = newTransport(c, h, lns[i])
 		nodes[i] = nd
 	}
 	for _, nd := range nodes {

@@ -2,8 +2,8 @@ package transport
 
 import (
 	"bytes"
-	"encoding/binary"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"

@@ -30,9 +30,13 @@
 // When dialling or writing fails it drops the connection and dials again after
 // an exponential backoff (10 ms doubling to 1 s, reset by a successful
 // handshake). Messages queued meanwhile wait, up to MaxQueueBytes per peer
-// (frame header included); beyond that the oldest are dropped first. A batch
-// being written when the connection fails is lost: delivery is at most once,
-// never duplicated, never reordered.
+// (frame header included); beyond that the oldest are dropped first, and Send
+// returns false to say so. A single message larger than MaxQueueBytes is kept
+// alone. Besides its queue, a peer holds at most one batch being written
+// (about 1 MiB, or one larger message), so a slow or dead peer costs bounded
+// memory. A batch being written when the connection fails is lost: delivery
+// is at most once, never duplicated, never reordered. There are no
+// acknowledgements; the caller's protocol (raft) retransmits.
 //
 // The acceptor runs one goroutine per inbound connection: it reads the hello,
 // checks it, answers, then reads frames and hands each one to

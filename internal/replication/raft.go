@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/gozk/gozk/internal/replication/snap"
+	"github.com/gozk/gozk/internal/replication/transport"
 	"github.com/gozk/gozk/internal/replication/wal"
 )
 
@@ -46,6 +48,9 @@ type DurableStateMachine interface {
 	// LeaderChanged is called on the apply goroutine when the known leader
 	// changes (0: none known).
 	LeaderChanged(leader uint64, isLeader bool)
+	// Touched tells the leader's state machine that a follower heard from
+	// these sessions.
+	Touched(ids []int64)
 }
 
 // RaftConfig configures a raft-backed log.
@@ -59,17 +64,33 @@ type RaftConfig struct {
 	HeartbeatTicks int
 	SnapCount      uint64 // entries between snapshots
 	SnapRetain     int    // snapshots kept on disk
+	CompactKeep    uint64 // entries kept in memory behind a snapshot (default 5000)
 	NoSync         bool   // forceSync=no
 	PreAllocSize   int64
 	SegmentSize    int64
-	Transport      Transport // nil for a one-member group
-	Logger         *slog.Logger
+	// Peers are the other members' quorum addresses; ListenAddr is this
+	// member's. Both are unused by a one-member group.
+	Peers      []transport.Peer
+	ListenAddr string
+	ClusterID  uint64
+	// NewNetwork, if set, replaces the TCP peer transport (in-process test
+	// clusters with injected faults).
+	NewNetwork func(h transport.Handler) (Network, error)
+	Logger     *slog.Logger
 }
 
-// Transport carries raft messages between servers.
-type Transport interface {
-	Send(msgs []raftpb.Message)
+// Network carries typed messages between the members; *transport.Transport is
+// the TCP implementation.
+type Network interface {
+	Send(to uint64, kind byte, payload []byte) bool
+	Close()
 }
+
+// Message kinds on the peer transport.
+const (
+	kindRaft     byte = 1 // a marshalled raftpb.Message
+	kindSessions byte = 2 // session ids a follower heard from, 8 bytes each
+)
 
 // Raft is a durable, replicated log on etcd's raft library. One goroutine (run)
 // owns the raft node, the WAL and the MemoryStorage, and applies committed
@@ -82,6 +103,8 @@ type Raft struct {
 	storage *raft.MemoryStorage
 	wal     *wal.WAL
 	snaps   *snap.Store
+	net     Network // nil for a one-member group
+	learner atomic.Bool
 
 	leader  atomic.Uint64
 	failed  atomic.Pointer[error]
@@ -133,6 +156,9 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 	if cfg.SnapCount == 0 {
 		cfg.SnapCount = 100000
 	}
+	if cfg.CompactKeep == 0 {
+		cfg.CompactKeep = 5000
+	}
 	if cfg.SnapRetain < 3 {
 		cfg.SnapRetain = 3
 	}
@@ -177,6 +203,15 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 		}
 	}
 	r.node = raft.RestartNode(rc)
+	if len(cfg.Peers) > 0 || cfg.NewNetwork != nil {
+		n, err := r.newNetwork()
+		if err != nil {
+			r.node.Stop()
+			r.wal.Close()
+			return nil, fmt.Errorf("replication: peer transport: %w", err)
+		}
+		r.net = n
+	}
 	go r.run()
 	return r, nil
 }
@@ -233,6 +268,7 @@ func (r *Raft) recover(opts wal.Options) error {
 		after = wal.Snapshot{Index: meta.Index, Term: meta.Term}
 		r.applied, r.appliedTerm, r.snapIndex = meta.Index, meta.Term, meta.Index
 		r.confState = meta.ConfState
+		r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
 		r.log.Info("restored snapshot", "index", meta.Index, "term", meta.Term, "bytes", len(payload), "took", time.Since(start))
 	}
 	w, err := wal.Open(r.cfg.WALDir, opts)
@@ -306,8 +342,8 @@ func (r *Raft) handleReady(rd raft.Ready) error {
 	if err := r.storage.Append(rd.Entries); err != nil {
 		return fmt.Errorf("replication: memory storage: %w", err)
 	}
-	if r.cfg.Transport != nil && len(rd.Messages) > 0 {
-		r.cfg.Transport.Send(rd.Messages)
+	if r.net != nil && len(rd.Messages) > 0 {
+		r.send(rd.Messages)
 	}
 	for _, rs := range rd.ReadStates {
 		r.deliverRead(rs)
@@ -357,6 +393,7 @@ func (r *Raft) installSnapshot(s raftpb.Snapshot) error {
 	}
 	r.applied, r.appliedTerm, r.snapIndex = s.Metadata.Index, s.Metadata.Term, s.Metadata.Index
 	r.confState = s.Metadata.ConfState
+	r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
 	r.publishApplied(r.applied)
 	return nil
 }
@@ -377,12 +414,14 @@ func (r *Raft) apply(ents []raftpb.Entry) error {
 				return fmt.Errorf("replication: bad conf change at %d: %w", e.Index, err)
 			}
 			r.confState = *r.node.ApplyConfChange(cc)
+			r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
 		case raftpb.EntryConfChangeV2:
 			var cc raftpb.ConfChangeV2
 			if err := cc.Unmarshal(e.Data); err != nil {
 				return fmt.Errorf("replication: bad conf change at %d: %w", e.Index, err)
 			}
 			r.confState = *r.node.ApplyConfChange(cc)
+			r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
 		}
 		r.applied, r.appliedTerm = e.Index, e.Term
 	}
@@ -423,10 +462,6 @@ func (r *Raft) maybeSnapshot() {
 	}()
 }
 
-// compactKeep is how many entries stay in memory behind a snapshot, so that a
-// slightly lagging follower catches up from the log rather than a snapshot.
-const compactKeep = 5000
-
 func (r *Raft) finishSnapshot(res snapResult) error {
 	r.snapping = false
 	if res.err != nil {
@@ -439,8 +474,10 @@ func (r *Raft) finishSnapshot(res snapResult) error {
 	if _, err := r.storage.CreateSnapshot(res.meta.Index, &cs, nil); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		return fmt.Errorf("replication: memory storage: %w", err)
 	}
-	if res.meta.Index > compactKeep {
-		if err := r.storage.Compact(res.meta.Index - compactKeep); err != nil && !errors.Is(err, raft.ErrCompacted) {
+	// Entries stay in memory behind the snapshot so that a slightly lagging
+	// follower catches up from the log rather than from a snapshot.
+	if keep := r.cfg.CompactKeep; res.meta.Index > keep {
+		if err := r.storage.Compact(res.meta.Index - keep); err != nil && !errors.Is(err, raft.ErrCompacted) {
 			return fmt.Errorf("replication: compacting: %w", err)
 		}
 	}
@@ -578,11 +615,162 @@ func (r *Raft) Leader() uint64 { return r.leader.Load() }
 // Step hands a message from a peer to the raft node.
 func (r *Raft) Step(ctx context.Context, m raftpb.Message) error { return r.node.Step(ctx, m) }
 
+func (r *Raft) newNetwork() (Network, error) {
+	if r.cfg.NewNetwork != nil {
+		return r.cfg.NewNetwork(r)
+	}
+	t, err := transport.New(transport.Config{
+		ID: r.cfg.ID, ListenAddr: r.cfg.ListenAddr, Peers: r.cfg.Peers, ClusterID: r.cfg.ClusterID, Logger: r.cfg.Logger,
+	}, r)
+	if err != nil {
+		return nil, err
+	}
+	t.Start()
+	return t, nil
+}
+
+// send hands raft's messages to the transport. A snapshot message gets the
+// snapshot file's payload attached here: the in-memory raft storage keeps only
+// the metadata.
+func (r *Raft) send(msgs []raftpb.Message) {
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Type == raftpb.MsgSnap {
+			payload, err := r.snapshotPayload(m.Snapshot.Metadata.Index)
+			if err != nil {
+				r.log.Warn("cannot send snapshot", "to", m.To, "index", m.Snapshot.Metadata.Index, "err", err)
+				r.node.ReportSnapshot(m.To, raft.SnapshotFailure)
+				continue
+			}
+			m.Snapshot.Data = payload
+		}
+		b, err := m.Marshal()
+		if err != nil {
+			r.log.Error("cannot marshal raft message", "err", err)
+			continue
+		}
+		ok := r.net.Send(m.To, kindRaft, b)
+		if !ok {
+			r.node.ReportUnreachable(m.To)
+		}
+		if m.Type == raftpb.MsgSnap {
+			status := raft.SnapshotFinish
+			if !ok {
+				status = raft.SnapshotFailure
+			}
+			r.node.ReportSnapshot(m.To, status)
+		}
+	}
+}
+
+func (r *Raft) snapshotPayload(index uint64) ([]byte, error) {
+	infos, err := r.snaps.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range infos {
+		if in.Index == index && in.Err == nil {
+			_, payload, err := snap.ReadFile(in.Path)
+			return payload, err
+		}
+	}
+	return nil, fmt.Errorf("no snapshot file at index %d", index)
+}
+
+// Receive implements transport.Handler.
+func (r *Raft) Receive(from uint64, kind byte, payload []byte) {
+	switch kind {
+	case kindRaft:
+		var m raftpb.Message
+		if err := m.Unmarshal(payload); err != nil {
+			r.log.Warn("dropping undecodable raft message", "from", from, "err", err)
+			return
+		}
+		if err := r.node.Step(context.Background(), m); err != nil && !errors.Is(err, raft.ErrStopped) {
+			r.log.Debug("raft step failed", "from", from, "err", err)
+		}
+	case kindSessions:
+		ids := make([]int64, 0, len(payload)/8)
+		for i := 0; i+8 <= len(payload); i += 8 {
+			ids = append(ids, int64(binary.BigEndian.Uint64(payload[i:])))
+		}
+		r.sm.Touched(ids)
+	}
+}
+
+// PeerLost implements transport.Handler. When the leader's connection breaks
+// (its process died: the kernel resets the socket), followers forget it and one
+// of them campaigns at once instead of waiting out an election timeout. They
+// campaign in turn, by rank of id, so as not to split the vote; PreVote keeps a
+// follower that is merely cut off from disturbing a healthy leader.
+func (r *Raft) PeerLost(id uint64, err error) {
+	if id == 0 || id != r.leader.Load() || r.learner.Load() {
+		return
+	}
+	r.log.Info("lost the leader's connection; electing a new leader now", "leader", id, "err", err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := r.node.ForgetLeader(ctx); err != nil {
+		return
+	}
+	rank := 0
+	for _, p := range r.cfg.Peers {
+		if p.ID != id && p.ID < r.cfg.ID {
+			rank++
+		}
+	}
+	time.AfterFunc(time.Duration(rank)*campaignStagger, func() {
+		if l := r.leader.Load(); l == 0 || l == id {
+			r.node.Campaign(context.Background())
+		}
+	})
+}
+
+// campaignStagger separates the campaigns of followers that lost their leader
+// together.
+const campaignStagger = 30 * time.Millisecond
+
+// ReportSessions sends the ids of sessions this member heard from to the
+// leader.
+func (r *Raft) ReportSessions(ids []int64) {
+	l := r.leader.Load()
+	if r.net == nil || l == 0 || l == r.cfg.ID {
+		return
+	}
+	b := make([]byte, 8*len(ids))
+	for i, id := range ids {
+		binary.BigEndian.PutUint64(b[8*i:], uint64(id))
+	}
+	r.net.Send(l, kindSessions, b)
+}
+
+// IsLearner reports whether this member is a non-voting learner (an observer).
+func (r *Raft) IsLearner() bool { return r.learner.Load() }
+
+// Followers returns, on the leader, the number of voting followers and how many
+// of them have every committed entry.
+func (r *Raft) Followers() (total, synced int) {
+	st := r.node.Status()
+	for id, pr := range st.Progress {
+		if id == r.cfg.ID || pr.IsLearner {
+			continue
+		}
+		total++
+		if pr.Match >= st.Commit {
+			synced++
+		}
+	}
+	return total, synced
+}
+
 // Stop stops the node and closes the log.
 func (r *Raft) Stop() {
 	r.once.Do(func() {
 		close(r.stopc)
 		<-r.done
+		if r.net != nil {
+			r.net.Close()
+		}
 		if r.snapping {
 			res := <-r.snapDone
 			if res.err == nil {

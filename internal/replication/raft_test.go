@@ -62,6 +62,10 @@ func (c *counterSM) Restore(p []byte) error {
 	c.mu.Lock()
 	c.applied = items
 	c.mu.Unlock()
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
@@ -70,6 +74,8 @@ func (c *counterSM) LeaderChanged(_ uint64, isLeader bool) {
 	c.leader = isLeader
 	c.mu.Unlock()
 }
+
+func (c *counterSM) Touched([]int64) {}
 
 func (c *counterSM) count() int {
 	c.mu.Lock()

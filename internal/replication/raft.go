@@ -126,6 +126,11 @@ type Raft struct {
 	readWaits map[uint64]chan uint64
 	readSeq   atomic.Uint64
 
+	// replayed is closed once the entries committed before start-up are
+	// applied: until then the state is older than what clients have seen.
+	replayed    chan struct{}
+	startCommit uint64
+
 	stopc chan struct{}
 	done  chan struct{}
 	once  sync.Once
@@ -171,6 +176,7 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 		failedc:   make(chan struct{}),
 		snapDone:  make(chan snapResult, 1),
 		readWaits: make(map[uint64]chan uint64),
+		replayed:  make(chan struct{}),
 		stopc:     make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -287,6 +293,7 @@ func (r *Raft) recover(opts wal.Options) error {
 	if err := r.storage.SetHardState(hs); err != nil {
 		return err
 	}
+	r.startCommit = hs.Commit
 	r.publishApplied(r.applied)
 	r.log.Info("log recovered", "entries", len(ents), "commit", hs.Commit, "term", hs.Term, "took", time.Since(start))
 	return nil
@@ -431,7 +438,17 @@ func (r *Raft) apply(ents []raftpb.Entry) error {
 	return nil
 }
 
+// Replayed is closed once the entries committed before start-up are applied.
+func (r *Raft) Replayed() <-chan struct{} { return r.replayed }
+
 func (r *Raft) publishApplied(i uint64) {
+	if i >= r.startCommit {
+		select {
+		case <-r.replayed:
+		default:
+			close(r.replayed)
+		}
+	}
 	r.appliedMu.Lock()
 	r.appliedPub = i
 	r.appliedMu.Unlock()

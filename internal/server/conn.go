@@ -200,7 +200,7 @@ func (c *conn) handshake() (bool, error) {
 	if req.SessionID == 0 {
 		id := c.s.ids.Next()
 		pw := newPassword()
-		_, ch, err := c.s.propose(&fsm.Entry{Op: proto.OpCreateSession, Session: id, Timeout: resp.TimeOut, Passwd: pw})
+		_, ch, err := c.s.propose(&fsm.Entry{Op: proto.OpCreateSession, Session: id, Timeout: resp.TimeOut, Passwd: pw}, nil)
 		if err != nil {
 			return false, fmt.Errorf("creating session: %w", err)
 		}
@@ -357,7 +357,13 @@ func checkMulti(op proto.OpCode, rec proto.Record) error {
 func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
 	c.writeSeq++
 	e.Conn, e.Seq = c.writeConn, c.writeSeq
-	id, ch, err := c.s.propose(e)
+	var before func(uint64)
+	if closing {
+		// Known before the entry can apply, so that apply recognises the
+		// connection closing its own session and leaves the reply to it.
+		before = func(id uint64) { c.closingReq.Store(id) }
+	}
+	_, ch, err := c.s.propose(e, before)
 	if errors.Is(err, replication.ErrDiskFailed) {
 		it.kind, it.err, it.close = kindReply, proto.ErrNotReadOnly, closing
 		return true
@@ -366,10 +372,7 @@ func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
 		c.log.Warn("cannot submit write; closing", "op", e.Op.String(), "err", err)
 		return false
 	}
-	if closing {
-		c.closingReq.Store(id)
-		it.close = true
-	}
+	it.close = closing
 	it.kind, it.result = kindWrite, ch
 	return true
 }

@@ -150,6 +150,9 @@ func New(opts Options) (*Server, error) {
 		started:   time.Now(),
 	}
 	s.waits.m = make(map[uint64]chan fsm.Result)
+	// Request ids must not repeat across restarts: entries of an earlier run
+	// are applied again at start-up and must not complete new requests.
+	s.reqIDs.Store(uint64(time.Now().UnixNano()))
 	s.stats.resetLatency()
 	s.touched = make(map[int64]struct{})
 	if opts.Raft == nil {
@@ -311,11 +314,14 @@ func (w *waits) trigger(id uint64, r fsm.Result) {
 }
 
 // propose builds and submits an entry, returning the channel its result arrives
-// on.
-func (s *Server) propose(e *fsm.Entry) (uint64, chan fsm.Result, error) {
+// on. before, if not nil, runs with the request id before the entry can apply.
+func (s *Server) propose(e *fsm.Entry, before func(reqID uint64)) (uint64, chan fsm.Result, error) {
 	e.Origin = s.opts.ID
 	e.ReqID = s.reqIDs.Add(1)
 	e.Time = time.Now().UnixMilli()
+	if before != nil {
+		before(e.ReqID)
+	}
 	ch := s.waits.register(e.ReqID)
 	if err := s.repl.Propose(context.Background(), e.Marshal()); err != nil {
 		s.waits.cancel(e.ReqID)
@@ -485,8 +491,21 @@ func (s *Server) LeaderChanged(leader uint64, isLeader bool) {
 	}
 }
 
-// serving reports whether a leader is known (the server is not LOOKING).
-func (s *Server) serving() bool { return s.leaderID.Load() != 0 }
+// serving reports whether a leader is known (the server is not LOOKING) and the
+// log committed before start-up has been applied.
+func (s *Server) serving() bool {
+	if s.leaderID.Load() == 0 {
+		return false
+	}
+	if r, ok := s.repl.(interface{ Replayed() <-chan struct{} }); ok {
+		select {
+		case <-r.Replayed():
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // touch records client activity on a session: in the tracker on the leader, for
 // the next report to the leader elsewhere.

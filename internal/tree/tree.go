@@ -147,7 +147,8 @@ func New(extended bool) *Tree {
 		t.insert(p, &Node{ACL: open, Data: []byte{}})
 		t.nodes[Parent(p)].addChild(Base(p))
 	}
-	// ZooKeeper creates the config node with aclVersion -1.
+	// ZooKeeper's config node is read-only for everyone, with aclVersion -1.
+	t.nodes[ConfigPath].ACL = proto.ReadACLUnsafe
 	t.nodes[ConfigPath].Aversion = -1
 	return t
 }

@@ -82,6 +82,7 @@ func runServer(args []string) int {
 		ContainerCheckInterval: cfg.ContainerCheckInterval,
 		ContainerMaxPerMinute:  cfg.ContainerMaxPerMinute,
 		SuperDigest:            cfg.SuperDigest,
+		ExistsSkipsACL:         !cfg.ExistsChecksACL,
 		MaxOutstanding:         cfg.GlobalOutstandingLimit,
 		DataDir:                cfg.DataDir,
 		DataLogDir:             cfg.LogDir(),

@@ -61,6 +61,12 @@ type Config struct {
 
 	ExtendedTypesEnabled bool // extendedTypesEnabled: TTL nodes
 
+	// ExistsChecksACL (gozk.existsChecksACL, default true) makes exists need
+	// READ on an existing node, as ZooKeeper does since 3.8.4 and 3.9.2
+	// (ZOOKEEPER-2590); false restores the older behaviour, which some
+	// clients (Curator's creatingParentsIfNeeded before 5.8) rely on.
+	ExistsChecksACL bool
+
 	ContainerCheckInterval time.Duration // znode.container.checkIntervalMs
 	ContainerMaxPerMinute  int           // znode.container.maxPerMinute
 
@@ -137,6 +143,7 @@ func Default() *Config {
 		JuteMaxBufferExtra:       DefaultJuteMaxBuffer,
 		GlobalOutstandingLimit:   DefaultGlobalOutstandingLimit,
 		StandaloneEnabled:        true,
+		ExistsChecksACL:          true,
 		AdminServerPort:          DefaultAdminServerPort,
 	}
 }

@@ -30,6 +30,7 @@ func TestDefault(t *testing.T) {
 		JuteMaxBufferExtra:       0xfffff,
 		GlobalOutstandingLimit:   1000,
 		StandaloneEnabled:        true,
+		ExistsChecksACL:          true,
 		AdminServerPort:          8080,
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -224,6 +224,7 @@ func init() {
 		},
 		"4lw.commands.whitelist":          (*decoder).whitelist,
 		"extendedTypesEnabled":            func(d *decoder) (err error) { d.c.ExtendedTypesEnabled, err = d.boolValue(); return },
+		"gozk.existsChecksACL":            func(d *decoder) (err error) { d.c.ExistsChecksACL, err = d.boolValue(); return },
 		"znode.container.checkIntervalMs": func(d *decoder) (err error) { d.c.ContainerCheckInterval, err = d.millis(); return },
 		"znode.container.maxPerMinute":    func(d *decoder) (err error) { d.c.ContainerMaxPerMinute, err = d.intValue(); return },
 		"DigestAuthenticationProvider.superDigest": func(d *decoder) error {

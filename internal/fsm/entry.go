@@ -25,7 +25,7 @@ type Entry struct {
 	// Conn (internal entries) is not sequenced.
 	Conn uint64
 	Seq  uint64
-	Auth    []proto.ID
+	Auth []proto.ID
 	// Timeout and Passwd describe a new session (OpCreateSession).
 	Timeout int32
 	Passwd  []byte

@@ -172,8 +172,12 @@ type applier struct {
 	undo []func()
 }
 
-func (a *applier) change(t proto.EventType, path string) {
-	a.res.Changes = append(a.res.Changes, watch.Change{Type: t, Path: path})
+func (a *applier) change(t proto.EventType, path string, n, parent *tree.Node) {
+	c := watch.Change{Type: t, Path: path, ACL: n.ACL}
+	if parent != nil {
+		c.ParentACL = parent.ACL
+	}
+	a.res.Changes = append(a.res.Changes, c)
 }
 
 func (a *applier) rollback() {
@@ -314,7 +318,7 @@ func (a *applier) create(op proto.OpCode, r *proto.CreateRequest) (MultiOpResult
 		t.Remove(path, 0)
 		parent.Cversion, parent.Pzxid = savedCv, savedPz
 	})
-	a.change(proto.EventNodeCreated, path)
+	a.change(proto.EventNodeCreated, path, n, parent)
 	st := n.Stat()
 	a.quotaAfterCreate(path, n.Data)
 	return MultiOpResult{Op: op, Path: path, Stat: st}, proto.ErrOK
@@ -364,7 +368,7 @@ func (a *applier) remove(path string, n, parent *tree.Node) {
 		t.Add(path, n)
 		parent.Cversion, parent.Pzxid = savedCv, savedPz
 	})
-	a.change(proto.EventNodeDeleted, path)
+	a.change(proto.EventNodeDeleted, path, n, parent)
 	a.quotaAfterDelete(path, n.Data)
 }
 
@@ -391,7 +395,7 @@ func (a *applier) setData(r *proto.SetDataRequest) (MultiOpResult, proto.Err) {
 		t.SetData(r.Path, n, old.Data)
 		n.Version, n.Mzxid, n.Mtime = old.Version, old.Mzxid, old.Mtime
 	})
-	a.change(proto.EventNodeDataChanged, r.Path)
+	a.change(proto.EventNodeDataChanged, r.Path, n, nil)
 	a.quotaAdjust(r.Path, 0, int64(len(r.Data)-len(old.Data)))
 	return MultiOpResult{Op: proto.OpSetData, Path: r.Path, Stat: n.Stat()}, proto.ErrOK
 }

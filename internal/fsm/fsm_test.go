@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/gozk/gozk/internal/proto"
-	"github.com/gozk/gozk/internal/watch"
 )
 
 const sess = int64(0x100)
@@ -237,7 +236,7 @@ func TestDeleteRules(t *testing.T) {
 	if st := h.stat("/d"); st.Pzxid != r.Zxid || st.NumChildren != 0 || st.Cversion != 2 {
 		t.Fatalf("parent after delete %+v", st)
 	}
-	if len(r.Changes) != 1 || r.Changes[0] != (watch.Change{Type: proto.EventNodeDeleted, Path: "/d/c"}) {
+	if len(r.Changes) != 1 || r.Changes[0].Type != proto.EventNodeDeleted || r.Changes[0].Path != "/d/c" {
 		t.Fatalf("changes %+v", r.Changes)
 	}
 }
@@ -369,8 +368,11 @@ func TestACLChecks(t *testing.T) {
 	if _, e := h.f.GetData("/sec", h.auth); e != proto.ErrNoAuth {
 		t.Fatalf("getData without READ: %v", e)
 	}
-	if _, e := h.f.Exists("/sec", h.auth); e != proto.ErrNoAuth {
+	if _, e := h.f.Exists("/sec", h.auth, true); e != proto.ErrNoAuth {
 		t.Fatalf("exists without READ: %v", e)
+	}
+	if _, e := h.f.Exists("/sec", h.auth, false); e != proto.ErrOK {
+		t.Fatalf("exists without READ, unchecked: %v", e)
 	}
 	// Without an authenticated id the auth scheme is invalid.
 	if e := h.apply(&Entry{Op: proto.OpCreate, Session: sess, Req: &proto.CreateRequest{Path: "/x", ACL: proto.CreatorAllACL}}).Err; e != proto.ErrInvalidACL {

@@ -32,9 +32,10 @@ func (f *FSM) GetData(path string, auth []proto.ID) (*proto.GetDataResponse, pro
 	return &proto.GetDataResponse{Data: n.Data, Stat: n.Stat()}, proto.ErrOK
 }
 
-// Exists returns a node's Stat. A path with a NUL is BADARGUMENTS; the READ
-// permission is checked only when the node exists.
-func (f *FSM) Exists(path string, auth []proto.ID) (*proto.StatResponse, proto.Err) {
+// Exists returns a node's Stat. A path with a NUL is BADARGUMENTS; when
+// checkACL is set (ZooKeeper 3.8.4, 3.9.2 and later) the READ permission is
+// checked, only if the node exists.
+func (f *FSM) Exists(path string, auth []proto.ID, checkACL bool) (*proto.StatResponse, proto.Err) {
 	if hasNUL(path) {
 		return nil, proto.ErrBadArguments
 	}
@@ -42,7 +43,7 @@ func (f *FSM) Exists(path string, auth []proto.ID) (*proto.StatResponse, proto.E
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}
-	if !acl.Check(n.ACL, proto.PermRead, auth) {
+	if checkACL && !acl.Check(n.ACL, proto.PermRead, auth) {
 		return nil, proto.ErrNoAuth
 	}
 	return &proto.StatResponse{Stat: n.Stat()}, proto.ErrOK

@@ -106,15 +106,15 @@ type Raft struct {
 	net     Network // nil for a one-member group
 	learner atomic.Bool
 
-	leader  atomic.Uint64
-	failed  atomic.Pointer[error]
-	failedc chan struct{}
+	leader      atomic.Uint64
+	campaigning atomic.Bool
+	failed      atomic.Pointer[error]
+	failedc     chan struct{}
 
 	// Owned by run.
 	applied, appliedTerm uint64
 	snapIndex            uint64
 	snapping             bool
-	campaigned           bool
 	confState            raftpb.ConfState
 	snapDone             chan snapResult
 
@@ -151,6 +151,11 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 	}
 	if cfg.TickInterval <= 0 {
 		cfg.TickInterval = 100 * time.Millisecond
+		if len(cfg.Members) <= 1 {
+			// A group of one has no peers to heartbeat; a short tick only
+			// makes it elect itself sooner at start-up.
+			cfg.TickInterval = 10 * time.Millisecond
+		}
 	}
 	if cfg.ElectionTicks <= 0 {
 		cfg.ElectionTicks = 10
@@ -307,6 +312,7 @@ func (r *Raft) run() {
 		select {
 		case <-ticker.C:
 			r.node.Tick()
+			r.maybeCampaign()
 		case rd := <-r.node.Ready():
 			if err := r.handleReady(rd); err != nil {
 				r.fail(err)
@@ -366,14 +372,17 @@ func (r *Raft) handleReady(rd raft.Ready) error {
 // maybeCampaign makes the only voter of a group elect itself as soon as it knows
 // the membership, instead of waiting out an election timeout.
 func (r *Raft) maybeCampaign() {
-	if r.campaigned || r.leader.Load() != 0 {
+	if r.leader.Load() != 0 || r.campaigning.Load() {
 		return
 	}
 	if len(r.confState.Voters) != 1 || r.confState.Voters[0] != r.cfg.ID {
 		return
 	}
-	r.campaigned = true
+	// Raft ignores the campaign while the membership entries are not yet
+	// acknowledged as applied; it is retried every tick until a leader exists.
+	r.campaigning.Store(true)
 	go func() {
+		defer r.campaigning.Store(false)
 		if err := r.node.Campaign(context.Background()); err != nil && !errors.Is(err, raft.ErrStopped) {
 			r.log.Warn("campaign failed", "err", err)
 		}

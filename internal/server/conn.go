@@ -173,7 +173,7 @@ func (c *conn) handshake() (bool, error) {
 		return false, err
 	}
 	c.s.stats.received.Add(1)
-	if !c.s.serving() {
+	if !c.s.waitServing(c.s.opts.TickTime) {
 		c.log.Info("refusing connection: no leader (LOOKING)")
 		return false, nil
 	}

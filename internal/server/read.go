@@ -56,7 +56,7 @@ func (s *Server) readLocked(c *conn, it *item) (proto.Err, proto.Record) {
 	switch it.hdr.Type {
 	case proto.OpExists:
 		r := it.req.(*proto.PathWatchRequest)
-		resp, e := f.Exists(r.Path, it.auth)
+		resp, e := f.Exists(r.Path, it.auth, !s.opts.ExistsSkipsACL)
 		if r.Watch && (e == proto.ErrOK || e == proto.ErrNoNode) {
 			s.watch.AddData(r.Path, c.id)
 		}

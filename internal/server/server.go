@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gozk/gozk/internal/acl"
 	"github.com/gozk/gozk/internal/fsm"
 	"github.com/gozk/gozk/internal/jute"
 	"github.com/gozk/gozk/internal/proto"
@@ -48,7 +49,8 @@ type Options struct {
 	ContainerCheckInterval time.Duration
 	ContainerMaxPerMinute  int
 	SuperDigest            string
-	MaxOutstanding         int // per connection
+	ExistsSkipsACL         bool // exists without a READ check (ZooKeeper before 3.8.4/3.9.2)
+	MaxOutstanding         int  // per connection
 	// HandshakeTimeout bounds how long a new connection may take to send its
 	// ConnectRequest (ZooKeeper's sessionless connection timeout, 10 s).
 	HandshakeTimeout    time.Duration
@@ -358,7 +360,8 @@ func (s *Server) Apply(term, index uint64, data []byte) {
 	if len(events) > 0 {
 		s.connsMu.RLock()
 		for _, ev := range events {
-			if c := s.conns[ev.Watcher]; c != nil {
+			// Like ZooKeeper, deliver only to watchers that may read the node.
+			if c := s.conns[ev.Watcher]; c != nil && acl.Check(ev.ACL, proto.PermRead, c.authIDs()) {
 				c.sendEvent(res.Zxid, &ev.Event)
 			}
 		}
@@ -502,6 +505,23 @@ func (s *Server) serving() bool {
 		case <-r.Replayed():
 		default:
 			return false
+		}
+	}
+	return true
+}
+
+// waitServing waits up to d for the server to serve, so that a client arriving
+// just before an election ends (or the start-up replay) is not turned away.
+func (s *Server) waitServing(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for !s.serving() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-s.stopc:
+			return false
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 	return true

@@ -228,16 +228,22 @@ func (m *Manager) RemoveWatcher(w Watcher) {
 	m.mu.Unlock()
 }
 
-// Change is a change to the tree that may fire watches.
+// Change is a change to the tree that may fire watches. ACL and ParentACL are
+// the node's and its parent's ACLs: an event is delivered only to watchers that
+// may READ the node it names (ZooKeeper filters notifications by ACL).
 type Change struct {
-	Type proto.EventType // NodeCreated, NodeDeleted or NodeDataChanged
-	Path string
+	Type      proto.EventType // NodeCreated, NodeDeleted or NodeDataChanged
+	Path      string
+	ACL       []proto.ACL
+	ParentACL []proto.ACL
 }
 
-// Event is one notification for one watcher.
+// Event is one notification for one watcher, with the ACL that decides
+// whether it may be delivered.
 type Event struct {
 	Watcher Watcher
 	Event   proto.WatcherEvent
+	ACL     []proto.ACL
 }
 
 // Trigger fires the watches for c as ZooKeeper's DataTree does, appending the
@@ -253,23 +259,23 @@ func (m *Manager) Trigger(c Change, out []Event) []Event {
 		return out
 	}
 	fired := make(map[Watcher]struct{})
-	emit := func(t proto.EventType, path string) {
+	emit := func(t proto.EventType, path string, acl []proto.ACL) {
 		ws := make([]Watcher, 0, len(fired))
 		for w := range fired {
 			ws = append(ws, w)
 		}
 		sort.Slice(ws, func(i, j int) bool { return ws[i] < ws[j] })
 		for _, w := range ws {
-			out = append(out, Event{Watcher: w, Event: proto.WatcherEvent{Type: t, State: proto.StateSyncConnected, Path: path}})
+			out = append(out, Event{Watcher: w, Event: proto.WatcherEvent{Type: t, State: proto.StateSyncConnected, Path: path}, ACL: acl})
 		}
 	}
 	switch c.Type {
 	case proto.EventNodeCreated:
 		m.data.trigger(c.Path, fired, nil)
-		emit(proto.EventNodeCreated, c.Path)
+		emit(proto.EventNodeCreated, c.Path, c.ACL)
 		clear(fired)
 		m.child.trigger(parent(c.Path), fired, nil)
-		emit(proto.EventNodeChildrenChanged, parent(c.Path))
+		emit(proto.EventNodeChildrenChanged, parent(c.Path), c.ParentACL)
 	case proto.EventNodeDeleted:
 		m.data.trigger(c.Path, fired, nil)
 		suppress := make(map[Watcher]struct{}, len(fired))
@@ -277,13 +283,13 @@ func (m *Manager) Trigger(c Change, out []Event) []Event {
 			suppress[w] = struct{}{}
 		}
 		m.child.trigger(c.Path, fired, suppress)
-		emit(proto.EventNodeDeleted, c.Path)
+		emit(proto.EventNodeDeleted, c.Path, c.ACL)
 		clear(fired)
 		m.child.trigger(parent(c.Path), fired, nil)
-		emit(proto.EventNodeChildrenChanged, parent(c.Path))
+		emit(proto.EventNodeChildrenChanged, parent(c.Path), c.ParentACL)
 	case proto.EventNodeDataChanged:
 		m.data.trigger(c.Path, fired, nil)
-		emit(proto.EventNodeDataChanged, c.Path)
+		emit(proto.EventNodeDataChanged, c.Path, c.ACL)
 	}
 	return out
 }

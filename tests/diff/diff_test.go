@@ -45,6 +45,7 @@ package diff
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -134,7 +135,11 @@ func runSeed(t *testing.T, seed int64, nops int) {
 	if *flagOther == zktest.KindZooKeeper {
 		got = newTarget(t, "zookeeper#2", zktest.StartZooKeeper(t, serverConfig))
 	} else {
-		got = newTarget(t, "gozk", zktest.StartGozk(t, serverConfig))
+		// The reference, ZooKeeper 3.8.0, predates ZOOKEEPER-2590 (exists checks
+		// READ since 3.8.4 and 3.9.2): run gozk with the older behaviour.
+		gozkConfig := maps.Clone(serverConfig)
+		gozkConfig["gozk.existsChecksACL"] = "false"
+		got = newTarget(t, "gozk", zktest.StartGozk(t, gozkConfig))
 	}
 	targets := []*target{ref, got}
 	for i := 0; i < 3; i++ {

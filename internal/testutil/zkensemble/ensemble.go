@@ -487,10 +487,20 @@ func (e *Ensemble) Kill(i int) {
 }
 
 // Stop pauses member i with SIGSTOP: its sockets stay open but it answers
-// nothing, as behind a network partition.
+// nothing, as behind a network partition. It returns once every thread of
+// the process has stopped: a signal is delivered to each thread
+// asynchronously, and a thread still running could answer a peer.
 func (e *Ensemble) Stop(i int) {
 	e.t.Helper()
 	e.signal(i, syscall.SIGSTOP, true)
+	pid := e.Member(i).Pid()
+	deadline := time.Now().Add(5 * time.Second)
+	for !allThreadsStopped(pid) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("zkensemble: member %d (pid %d) not stopped 5s after SIGSTOP", i+1, pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Cont resumes member i with SIGCONT.

@@ -97,6 +97,7 @@ func noWatch(t *testing.T, ch <-chan zk.Event, where string) {
 // writer creates prefix/0, prefix/1, ... one at a time through its client
 // and records which creates were acknowledged.
 type writer struct {
+	t      *testing.T
 	c      *zk.Conn
 	prefix string
 	stop   chan struct{}
@@ -114,7 +115,7 @@ func startWriter(t *testing.T, c *zk.Conn, prefix string) *writer {
 	if _, err := c.Create(prefix, nil, 0, worldAll); err != nil && !errors.Is(err, zk.ErrNodeExists) {
 		t.Fatalf("create %s: %v", prefix, err)
 	}
-	w := &writer{c: c, prefix: prefix, stop: make(chan struct{}), done: make(chan struct{})}
+	w := &writer{t: t, c: c, prefix: prefix, stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	t.Cleanup(func() { w.halt() })
 	return w
@@ -138,7 +139,11 @@ func (w *writer) run() {
 			w.failures++
 			w.lastErr = err
 		}
+		failures := w.failures
 		w.mu.Unlock()
+		if err != nil && failures <= 20 {
+			w.t.Logf("writer %s: create %s through %s: %v", w.prefix, p, w.c.Server(), err)
+		}
 		if err != nil {
 			select {
 			case <-w.stop:

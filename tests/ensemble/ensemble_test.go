@@ -108,6 +108,7 @@ type writer struct {
 	ackedAt  []time.Time
 	failures int
 	lastErr  error
+	quiet    bool // set when the test may have ended: no more t.Logf
 }
 
 func startWriter(t *testing.T, c *zk.Conn, prefix string) *writer {
@@ -139,11 +140,10 @@ func (w *writer) run() {
 			w.failures++
 			w.lastErr = err
 		}
-		failures := w.failures
-		w.mu.Unlock()
-		if err != nil && failures <= 20 {
+		if err != nil && w.failures <= 20 && !w.quiet {
 			w.t.Logf("writer %s: create %s through %s: %v", w.prefix, p, w.c.Server(), err)
 		}
+		w.mu.Unlock()
 		if err != nil {
 			select {
 			case <-w.stop:
@@ -166,6 +166,9 @@ func (w *writer) halt() bool {
 	case <-w.done:
 		return true
 	case <-time.After(waitFor):
+		w.mu.Lock()
+		w.quiet = true
+		w.mu.Unlock()
 		return false
 	}
 }

@@ -136,3 +136,53 @@ func (l *testLogger) stop() {
 	l.stopped = true
 	l.mu.Unlock()
 }
+
+// InOrder is a ConnOption that makes the client try the given members in
+// that order, starting with the first, instead of go-zookeeper's random
+// order. Members left out of the list are never tried.
+func (e *Ensemble) InOrder(members ...int) ConnOption {
+	return zk.WithHostProvider(&orderedHosts{addrs: e.Addrs(members...)})
+}
+
+// orderedHosts is a zk.HostProvider that walks a fixed list in order.
+type orderedHosts struct {
+	mu    sync.Mutex
+	addrs []string
+	cur   int // index returned by the last Next
+	last  int // index of the last successful connection; -1 before any
+}
+
+func (h *orderedHosts) Init([]string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.addrs) == 0 {
+		return errors.New("zkensemble: InOrder with no members")
+	}
+	h.cur, h.last = -1, -1
+	return nil
+}
+
+func (h *orderedHosts) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.addrs)
+}
+
+// Next returns the next address; retryStart tells that the whole list was
+// tried since the last successful connection (go-zookeeper then pauses).
+func (h *orderedHosts) Next() (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cur = (h.cur + 1) % len(h.addrs)
+	retryStart := h.cur == h.last
+	if h.last < 0 {
+		h.last = h.cur
+	}
+	return h.addrs[h.cur], retryStart
+}
+
+func (h *orderedHosts) Connected() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.last = h.cur
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +70,8 @@ type conn struct {
 	pending chan *item
 	out     outbox
 	done    chan struct{}
+	ctx     context.Context // canceled when the connection closes
+	cancel  context.CancelFunc
 	once    sync.Once
 
 	created  time.Time
@@ -90,6 +93,7 @@ func newConn(s *Server, nc net.Conn, id uint64, ip string) *conn {
 		auth:    []proto.ID{acl.IPIdentity(nc.RemoteAddr().String())},
 	}
 	c.log = s.log.With("conn", c.remote)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.writeConn = newConnID()
 	c.out.init()
 	c.cstats.reset()
@@ -117,6 +121,7 @@ func (c *conn) shutdown(reason string) {
 	c.once.Do(func() {
 		c.log.Debug("closing connection", "reason", reason, "session", fmt.Sprintf("0x%x", c.sessionID()))
 		close(c.done)
+		c.cancel()
 		c.out.close()
 		c.nc.Close()
 		c.s.forget(c)
@@ -200,7 +205,9 @@ func (c *conn) handshake() (bool, error) {
 	if req.SessionID == 0 {
 		id := c.s.ids.Next()
 		pw := newPassword()
-		_, ch, err := c.s.propose(&fsm.Entry{Op: proto.OpCreateSession, Session: id, Timeout: resp.TimeOut, Passwd: pw}, nil)
+		ctx, cancel := context.WithTimeout(c.ctx, timeout)
+		_, ch, err := c.s.propose(ctx, &fsm.Entry{Op: proto.OpCreateSession, Session: id, Timeout: resp.TimeOut, Passwd: pw}, nil)
+		cancel()
 		if err != nil {
 			return false, fmt.Errorf("creating session: %w", err)
 		}
@@ -363,7 +370,7 @@ func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
 		// connection closing its own session and leaves the reply to it.
 		before = func(id uint64) { c.closingReq.Store(id) }
 	}
-	_, ch, err := c.s.propose(e, before)
+	_, ch, err := c.s.propose(c.ctx, e, before)
 	if errors.Is(err, replication.ErrDiskFailed) {
 		it.kind, it.err, it.close = kindReply, proto.ErrNotReadOnly, closing
 		return true

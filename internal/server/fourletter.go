@@ -69,6 +69,20 @@ func (s *Server) mode() string {
 	return "follower"
 }
 
+// peerState is mntr's zk_peer_state: the quorum state and, once serving, the
+// broadcast phase (gozk serves only in it).
+func peerState(mode string) string {
+	switch mode {
+	case "leader":
+		return "leading - broadcast"
+	case "follower":
+		return "following - broadcast"
+	case "observer":
+		return "observing - broadcast"
+	}
+	return mode
+}
+
 // notServing is ZooKeeper's answer to stat words while there is no leader.
 const notServing = "This ZooKeeper instance is not currently serving requests\n"
 
@@ -359,6 +373,7 @@ func (s *Server) cmdMntr(w io.Writer) {
 	}{
 		{"zk_version", FullVersion},
 		{"zk_server_state", s.mode()},
+		{"zk_peer_state", peerState(s.mode())},
 		{"zk_avg_latency", fmt.Sprintf("%.4f", avg)},
 		{"zk_max_latency", mx},
 		{"zk_min_latency", mn},

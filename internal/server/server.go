@@ -317,7 +317,9 @@ func (w *waits) trigger(id uint64, r fsm.Result) {
 
 // propose builds and submits an entry, returning the channel its result arrives
 // on. before, if not nil, runs with the request id before the entry can apply.
-func (s *Server) propose(e *fsm.Entry, before func(reqID uint64)) (uint64, chan fsm.Result, error) {
+// Raft holds a proposal while no leader is known; ctx (the connection's) bounds
+// that wait, so a proposal of a closed connection is never submitted late.
+func (s *Server) propose(ctx context.Context, e *fsm.Entry, before func(reqID uint64)) (uint64, chan fsm.Result, error) {
 	e.Origin = s.opts.ID
 	e.ReqID = s.reqIDs.Add(1)
 	e.Time = time.Now().UnixMilli()
@@ -325,7 +327,7 @@ func (s *Server) propose(e *fsm.Entry, before func(reqID uint64)) (uint64, chan 
 		before(e.ReqID)
 	}
 	ch := s.waits.register(e.ReqID)
-	if err := s.repl.Propose(context.Background(), e.Marshal()); err != nil {
+	if err := s.repl.Propose(ctx, e.Marshal()); err != nil {
 		s.waits.cancel(e.ReqID)
 		return 0, nil, err
 	}
@@ -486,7 +488,12 @@ func (s *Server) Restore(payload []byte) error {
 // the leader expires nothing.
 func (s *Server) LeaderChanged(leader uint64, isLeader bool) {
 	s.leader.Store(isLeader)
-	s.leaderID.Store(leader)
+	old := s.leaderID.Swap(leader)
+	if leader == 0 && old != 0 {
+		// LOOKING: like a ZooKeeper server that lost its leader, drop every
+		// client; they reconnect to a server that has one (sessions survive).
+		go s.dropClients("lost the leader")
+	}
 	if isLeader {
 		s.trackAllSessions()
 	} else {
@@ -597,6 +604,14 @@ func (s *Server) watchStorage() {
 	s.log.Error("the log can no longer be written: this server now serves reads only")
 	for _, c := range s.snapshotConns() {
 		c.shutdown("log storage failed")
+	}
+}
+
+func (s *Server) dropClients(reason string) {
+	for _, c := range s.snapshotConns() {
+		if c.sessionID() != 0 {
+			c.shutdown(reason)
+		}
 	}
 }
 

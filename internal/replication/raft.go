@@ -105,6 +105,7 @@ type Raft struct {
 	snaps   *snap.Store
 	net     Network // nil for a one-member group
 	learner atomic.Bool
+	voters  atomic.Int64 // number of voting members
 
 	leader      atomic.Uint64
 	campaigning atomic.Bool
@@ -279,7 +280,7 @@ func (r *Raft) recover(opts wal.Options) error {
 		after = wal.Snapshot{Index: meta.Index, Term: meta.Term}
 		r.applied, r.appliedTerm, r.snapIndex = meta.Index, meta.Term, meta.Index
 		r.confState = meta.ConfState
-		r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
+		r.noteMembership()
 		r.log.Info("restored snapshot", "index", meta.Index, "term", meta.Term, "bytes", len(payload), "took", time.Since(start))
 	}
 	w, err := wal.Open(r.cfg.WALDir, opts)
@@ -409,7 +410,7 @@ func (r *Raft) installSnapshot(s raftpb.Snapshot) error {
 	}
 	r.applied, r.appliedTerm, r.snapIndex = s.Metadata.Index, s.Metadata.Term, s.Metadata.Index
 	r.confState = s.Metadata.ConfState
-	r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
+	r.noteMembership()
 	r.publishApplied(r.applied)
 	return nil
 }
@@ -430,14 +431,14 @@ func (r *Raft) apply(ents []raftpb.Entry) error {
 				return fmt.Errorf("replication: bad conf change at %d: %w", e.Index, err)
 			}
 			r.confState = *r.node.ApplyConfChange(cc)
-			r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
+			r.noteMembership()
 		case raftpb.EntryConfChangeV2:
 			var cc raftpb.ConfChangeV2
 			if err := cc.Unmarshal(e.Data); err != nil {
 				return fmt.Errorf("replication: bad conf change at %d: %w", e.Index, err)
 			}
 			r.confState = *r.node.ApplyConfChange(cc)
-			r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
+			r.noteMembership()
 		}
 		r.applied, r.appliedTerm = e.Index, e.Term
 	}
@@ -769,6 +770,14 @@ func (r *Raft) ReportSessions(ids []int64) {
 	}
 	r.net.Send(l, kindSessions, b)
 }
+
+func (r *Raft) noteMembership() {
+	r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
+	r.voters.Store(int64(len(r.confState.Voters)))
+}
+
+// Voters returns the number of voting members (ZooKeeper's quorum size).
+func (r *Raft) Voters() int { return int(r.voters.Load()) }
 
 // IsLearner reports whether this member is a non-voting learner (an observer).
 func (r *Raft) IsLearner() bool { return r.learner.Load() }

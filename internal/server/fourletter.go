@@ -392,6 +392,12 @@ func (s *Server) cmdMntr(w io.Writer) {
 		{"zk_local_sessions", 0},
 		{"zk_heap_alloc_bytes", ms.HeapAlloc},
 	}
+	if v, ok := s.repl.(interface{ Voters() int }); ok && s.opts.ID != 0 {
+		kv = append(kv, struct {
+			k string
+			v any
+		}{"zk_quorum_size", v.Voters()})
+	}
 	if f, ok := s.repl.(interface{ Followers() (int, int) }); ok && s.leader.Load() {
 		total, synced := f.Followers()
 		kv = append(kv, []struct {

@@ -327,6 +327,15 @@ func freePorts(t testing.TB, host string, k int) []int {
 	return ports
 }
 
+// For returns a view of the ensemble that reports its failures to t, for use
+// inside subtests (a test may fail only from its own goroutine). The members
+// are shared with e.
+func (e *Ensemble) For(t testing.TB) *Ensemble {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // Len returns the number of members.
 func (e *Ensemble) Len() int { return len(e.Members) }
 

@@ -137,8 +137,10 @@ func (e *Ensemble) waitServing(i int, timeout time.Duration) error {
 		if !m.Stopped() {
 			last = e.probe(i, flwTimeout)
 			switch last {
-			case ModeLeader, ModeFollower, ModeObserver, "standalone":
+			case ModeLeader, ModeFollower, ModeObserver:
 				return nil
+			case "standalone":
+				return fmt.Errorf("member %d (%s) runs standalone, ignoring the server list", m.ID, m.Addr)
 			}
 		}
 		if time.Now().After(deadline) {

@@ -480,6 +480,10 @@ func (s *Server) Restore(payload []byte) error {
 	if s.leader.Load() {
 		s.trackAllSessions()
 	}
+	// Watches were set against the old state and no events describe the jump:
+	// clients reconnect and re-register them with setWatches, which fires what
+	// changed since the zxid they last saw.
+	s.dropClients("state replaced by a snapshot from the leader")
 	return nil
 }
 

@@ -3,6 +3,7 @@ package tree
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Snapshots without stalling writes. BeginSnapshot collects the node pointers (a
@@ -12,18 +13,18 @@ import (
 // later are not in the view; removed ones are still referenced by it.
 
 type cow struct {
+	active atomic.Bool // read on every change without the lock
 	mu     sync.Mutex
-	active bool
 	saved  map[*Node]*Node
 }
 
 // Modify must be called before changing a node's fields in place.
 func (t *Tree) Modify(n *Node) {
-	if !t.cow.active {
+	if !t.cow.active.Load() {
 		return
 	}
 	t.cow.mu.Lock()
-	if _, ok := t.cow.saved[n]; !ok {
+	if _, ok := t.cow.saved[n]; !ok && t.cow.saved != nil {
 		c := *n
 		c.children = nil
 		t.cow.saved[n] = &c
@@ -48,9 +49,9 @@ func (t *Tree) BeginSnapshot() *View {
 		v.nodes = append(v.nodes, n)
 	}
 	t.cow.mu.Lock()
-	t.cow.active = true
 	t.cow.saved = make(map[*Node]*Node)
 	t.cow.mu.Unlock()
+	t.cow.active.Store(true)
 	return v
 }
 
@@ -78,8 +79,8 @@ func (v *View) Each(fn func(path string, n *Node) error) error {
 
 // Close ends copy-on-write.
 func (v *View) Close() {
+	v.t.cow.active.Store(false)
 	v.t.cow.mu.Lock()
-	v.t.cow.active = false
 	v.t.cow.saved = nil
 	v.t.cow.mu.Unlock()
 }

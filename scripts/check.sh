@@ -40,8 +40,15 @@ fi
 step "go vet"
 go vet ./...
 
-step "go test (unit, end-to-end and differential tests)"
-go test -count=1 -timeout 30m ./...
+step "staticcheck"
+GOBIN="$PWD/.bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+.bin/staticcheck ./...
+
+step "unit tests, with the race detector"
+go test -race -count=1 -timeout 20m ./internal/... ./cmd/...
+
+step "end-to-end, differential, crash and ensemble tests (real server processes)"
+go test -count=1 -timeout 30m ./tests/...
 
 step "integration suites (zkCli.sh, Java client, kazoo)"
 scripts/integration.sh

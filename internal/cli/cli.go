@@ -356,6 +356,7 @@ func (sh *shell) connect(host string) error {
 			lastErr = err
 		}
 		if ctx.Err() != nil {
+			//lint:ignore ST1005 the text zkCli.sh prints
 			return fmt.Errorf("Unable to connect to %s: %w", host, lastErr)
 		}
 		select {

@@ -213,7 +213,7 @@ func (s *Server) cmdEnvi(w io.Writer) {
 		{"host.name", host},
 		{"java.version", runtime.Version()},
 		{"java.vendor", "gozk (Go runtime)"},
-		{"java.home", runtime.GOROOT()},
+		{"java.home", filepath.Dir(exe)},
 		{"java.class.path", exe},
 		{"java.library.path", ""},
 		{"java.io.tmpdir", os.TempDir()},

@@ -6,7 +6,6 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"testing"
@@ -171,20 +170,6 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not within %v", what, waitFor)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-var errTimeout = errors.New("timeout")
-
-// within runs f in a goroutine and returns its error, or errTimeout.
-func within(d time.Duration, f func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(d):
-		return errTimeout
 	}
 }
 

@@ -398,10 +398,19 @@ func TestDiskFull(t *testing.T) {
 	checkPresent(t, conns[0], f, "read-only, resumed session")
 
 	// Reads through a brand-new session.
-	if c, err := dialNew(t, s.Addr, 10*time.Second); err != nil {
+	if c, err := dialNew(t, s.Addr, 5*time.Second); err != nil {
 		t.Errorf("read-only server: no new session: %v", err)
 	} else {
 		checkPresent(t, c, f, "read-only, new session")
+	}
+	// And through a new session of a client that accepts a read-only server.
+	acked := f.ackedNames()
+	if ro, data, err := readOnlyGet(s.Addr, acked[0]); err != nil {
+		t.Errorf("read-only server: new session with readOnly=true: %v", err)
+	} else if !bytes.Equal(data, payload(acked[0])) {
+		t.Errorf("read-only server: new readOnly session read %.20q from %s; want its payload", data, acked[0])
+	} else {
+		t.Logf("read-only server: new session with readOnly=true read %s (ConnectResponse readOnly=%v)", acked[0], ro)
 	}
 
 	// Stop, make room, restart.

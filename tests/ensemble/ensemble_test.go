@@ -7,7 +7,11 @@
 // The suite passes against ZooKeeper, so a failure against gozk is a
 // difference from ZooKeeper. Timings are measured and logged (run with -v),
 // never asserted; -ensemble.rounds sets how many failover rounds are
-// measured per ensemble size.
+// measured per ensemble size:
+//
+//	GOZK_TEST_SERVER=zookeeper go test -v ./tests/ensemble/ -run Failover -ensemble.rounds=10
+//
+// Against a gozk that refuses server.N lines the tests skip.
 package ensemble
 
 import (

@@ -25,6 +25,7 @@ func TestMinorityPartition(t *testing.T) {
 	e := zkensemble.Start(t, 3, partitionOpts)
 	for _, loneRole := range []string{zkensemble.ModeFollower, zkensemble.ModeLeader} {
 		t.Run("lone_"+loneRole, func(t *testing.T) {
+			e := e.For(t)
 			l := e.Leader()
 			e.WaitAllServing()
 			lone := l

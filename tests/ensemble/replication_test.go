@@ -20,9 +20,9 @@ func TestReplication(t *testing.T) {
 	for _, n := range []int{3, 5} {
 		t.Run(strconv.Itoa(n)+"_voters", func(t *testing.T) {
 			e := zkensemble.Start(t, n, zkensemble.Options{TickTime: time.Second})
-			t.Run("roles", func(t *testing.T) { checkRoles(t, e) })
-			t.Run("write_one_read_all", func(t *testing.T) { testWriteOneReadAll(t, e) })
-			t.Run("crud_spread", func(t *testing.T) { testCRUDSpread(t, e) })
+			t.Run("roles", func(t *testing.T) { checkRoles(t, e.For(t)) })
+			t.Run("write_one_read_all", func(t *testing.T) { testWriteOneReadAll(t, e.For(t)) })
+			t.Run("crud_spread", func(t *testing.T) { testCRUDSpread(t, e.For(t)) })
 		})
 	}
 }

@@ -22,6 +22,7 @@ func TestSessionMoves(t *testing.T) {
 	e := zkensemble.Start(t, 3, zkensemble.Options{TickTime: time.Second})
 	for _, role := range []string{zkensemble.ModeLeader, zkensemble.ModeFollower} {
 		t.Run("from_"+role, func(t *testing.T) {
+			e := e.For(t)
 			l := e.Leader()
 			e.WaitAllServing()
 			from := l

@@ -6,14 +6,16 @@
 //
 // The tests mount file systems, so they need root; otherwise they are skipped.
 //
-// What Apache ZooKeeper does instead (TestDiskFullZooKeeper records it): its
-// SyncRequestProcessor is a critical thread, and an IOException from appending
-// to or flushing the transaction log (ENOSPC included) ends it; the server
-// logs "Severe unrecoverable error, from thread : SyncThread:0", shuts itself
-// down and the standalone process exits. Clients lose their connection and
-// every request fails until the server is restarted by hand; there is no
-// read-only mode for this case (ZooKeeper's read-only mode is only for a
-// participant cut off from its quorum, and only for clients that asked for it).
+// What Apache ZooKeeper 3.8 does instead (TestDiskFullZooKeeper records it):
+// its SyncRequestProcessor is a critical thread, and the IOException "No
+// space left on device" from appending to the transaction log ends it; the
+// server logs "Severe unrecoverable error, from thread : SyncThread:0", shuts
+// down, logs "Unexpected exception, exiting abnormally" and the standalone
+// process exits. Clients lose their connection and nothing is served until
+// the server is restarted by hand; there is no read-only mode for this case
+// (ZooKeeper's read-only mode is for a participant cut off from its quorum,
+// and only for clients that asked for it). After a restart with room every
+// acknowledged create is there.
 package diskfault
 
 import (

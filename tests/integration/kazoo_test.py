@@ -1,9 +1,16 @@
 #!/usr/bin/python3
 """Integration tests that drive a ZooKeeper-compatible server with kazoo 2.8.
 
-Usage: /usr/bin/python3 tests/integration/kazoo_test.py [HOST:PORT]
-(or ZK_ADDR=HOST:PORT). The server must run with tickTime=2000,
+Usage: /usr/bin/python3 tests/integration/kazoo_test.py [HOST:PORT[,HOST:PORT...]]
+(or ZK_ADDR=...). The server must run with tickTime=2000,
 extendedTypesEnabled=true and a container check interval of about 1 s.
+
+Against an ensemble, the argument is the connect string of every member and
+ZK_ADDRS lists the members (HOST:PORT,...; by default the connect string).
+Each test's main client uses the connect string; the other clients and the
+raw sessions are pinned to one member each, in turn, so that data and watches
+cross members. A read through one client of what another wrote is preceded
+by a sync, as ZooKeeper only promises that a member has caught up after one.
 
 Every test works below its own fresh path, so the suite can share a server
 with other suites. Output: one PASS/FAIL line per test, then
@@ -11,6 +18,7 @@ with other suites. Output: one PASS/FAIL line per test, then
 """
 
 import faulthandler
+import itertools
 import os
 import queue
 import random
@@ -58,8 +66,24 @@ from kazoo.security import (
 )
 
 ADDR = (sys.argv[1] if len(sys.argv) > 1 else os.environ.get("ZK_ADDR", "127.0.0.1:2181"))
-HOST, PORT = ADDR.rsplit(":", 1)
-PORT = int(PORT)
+
+
+def _split_members(text):
+    out = []
+    for hp in text.split(","):
+        host, port = hp.strip().rsplit(":", 1)
+        out.append((host, int(port)))
+    return out
+
+
+MEMBERS = _split_members(os.environ.get("ZK_ADDRS") or ADDR)
+ENSEMBLE = len(MEMBERS) > 1
+_next_member = itertools.count()
+
+
+def pick_member():
+    """The next member in turn (always the one server when standalone)."""
+    return MEMBERS[next(_next_member) % len(MEMBERS)]
 ROOT = "/kazoo-it-%d-%06d" % (os.getpid(), random.randrange(10**6))
 
 NO_NODE, NODE_EXISTS, BAD_ARGUMENTS, INVALID_ACL, UNIMPLEMENTED = -101, -110, -8, -114, -6
@@ -105,11 +129,16 @@ def parse_blocks(text):
     return blocks
 
 
-def new_client(**kwargs):
+def new_client(hosts=ADDR, **kwargs):
     kwargs.setdefault("timeout", 10.0)
-    c = KazooClient(hosts=ADDR, **kwargs)
+    c = KazooClient(hosts=hosts, **kwargs)
     c.start(timeout=15)
     return c
+
+
+def peer_of(client):
+    """The (host, port) of the server the client is connected to."""
+    return client._connection._socket.getpeername()[:2]
 
 
 def stop_client(c):
@@ -208,8 +237,9 @@ def create_ttl(client, path, ttl_ms, data=b"", flags=5):
 
 
 class RawSession:
-    def __init__(self, timeout_ms=4000, session_id=0, passwd=b"\0" * 16, last_zxid=0):
-        self.sock = socket.create_connection((HOST, PORT), timeout=WAIT)
+    def __init__(self, timeout_ms=4000, session_id=0, passwd=b"\0" * 16, last_zxid=0, member=None):
+        self.member = member or pick_member()
+        self.sock = socket.create_connection(self.member, timeout=WAIT)
         body = struct.pack("!iqiq", 0, last_zxid, timeout_ms, session_id)
         body += write_buffer(passwd) + b"\0"
         self._send(body)
@@ -218,6 +248,11 @@ class RawSession:
         (n,) = struct.unpack_from("!i", resp, 16)
         self.passwd = resp[20:20 + n]
         self.xid = 0
+        if ENSEMBLE and self.timeout > 0:
+            # The member has seen every write acknowledged before this.
+            err, _ = self.call(9, write_string("/"))
+            if err != 0:
+                raise AssertionError("sync on a fresh raw session: error %d" % err)
 
     def _send(self, body):
         self.sock.sendall(struct.pack("!i", len(body)) + body)
@@ -300,8 +335,16 @@ class Base(unittest.TestCase):
             stop_client(self.zk)
 
     def client(self, **kwargs):
+        """A new client. The first one of a test (self.zk) uses the connect
+        string; in an ensemble the others are pinned to one member each, in
+        turn, and sync once connected, so that they see every write
+        acknowledged before they were created."""
+        if ENSEMBLE and self.clients and "hosts" not in kwargs:
+            kwargs["hosts"] = "%s:%d" % pick_member()
         c = new_client(**kwargs)
         self.clients.append(c)
+        if ENSEMBLE:
+            c.sync("/")
         return c
 
     def p(self, *names):
@@ -492,6 +535,7 @@ class EphemeralTest(Base):
         other = self.client()
         e = self.p("eph")
         other.create(e, b"x", ephemeral=True)
+        self.zk.sync(e)
         st = self.zk.exists(e)
         self.assertEqual(st.ephemeralOwner, other.client_id[0])
         with self.assertRaises(NoChildrenForEphemeralsError):
@@ -517,6 +561,7 @@ class EphemeralTest(Base):
         e = self.p("expiring")
         err, created = raw.create(e, b"raw", flags=1)
         self.assertEqual((err, created), (0, e))
+        self.zk.sync(e)
         self.assertEqual(self.zk.exists(e).ephemeralOwner, raw.session_id)
         deleted = threading.Event()
         self.zk.exists(e, watch=lambda ev: ev.type == EventType.DELETED and deleted.set())
@@ -548,10 +593,12 @@ class EphemeralTest(Base):
         raw.abandon()  # TCP gone, session alive
         resumed = self.client(client_id=(raw.session_id, raw.passwd))
         self.assertEqual(resumed.client_id[0], raw.session_id)
+        self.zk.sync(e)
         self.assertEqual(self.zk.exists(e).ephemeralOwner, raw.session_id)
         # The resumed session owns the node: it may delete and recreate it.
         resumed.delete(e)
         resumed.create(e, ephemeral=True)
+        self.zk.sync(e)
         self.assertEqual(self.zk.exists(e).ephemeralOwner, raw.session_id)
         resumed.stop()
         self.assertTrue(wait_until(lambda: self.zk.exists(e) is None))
@@ -581,20 +628,24 @@ class EphemeralTest(Base):
         # Unimplemented, then the server drops the connection (not the session).
         self.assertEqual(raw.call(999), (UNIMPLEMENTED, b""))
         self.assertTrue(raw.closed_by_server(10))
+        self.zk.sync(e)
         self.assertEqual(self.zk.exists(e).ephemeralOwner, raw.session_id)
         again = RawSession(timeout_ms=10000, session_id=raw.session_id, passwd=raw.passwd)
         self.assertEqual(again.session_id, raw.session_id)
         again.abandon()
 
     def test_resume_closes_old_connection(self):
+        # Both connections on one member: what happens to the old connection
+        # when the session moves to another member is checked apart.
         first = RawSession(timeout_ms=10000)
-        second = RawSession(timeout_ms=10000, session_id=first.session_id, passwd=first.passwd)
+        second = RawSession(timeout_ms=10000, session_id=first.session_id, passwd=first.passwd, member=first.member)
         try:
             self.assertEqual(second.session_id, first.session_id)
             self.assertEqual(second.passwd, first.passwd)
             self.assertTrue(first.closed_by_server(10), "the old connection of a resumed session stays open")
             e = self.p("second")
             self.assertEqual(second.create(e, flags=1), (0, e))
+            self.zk.sync(e)
             self.assertEqual(self.zk.exists(e).ephemeralOwner, first.session_id)
         finally:
             first.sock.close()
@@ -620,11 +671,13 @@ class EphemeralTest(Base):
         states = queue.Queue()
         zk.add_listener(states.put)
         events = queue.Queue()
+        zk.sync(w)
         zk.get(w, watch=events.put)
         zk._connection._socket.shutdown(socket.SHUT_RDWR)
         self.assertEqual(states.get(timeout=WAIT), KazooState.SUSPENDED)
         self.assertEqual(states.get(timeout=WAIT), KazooState.CONNECTED)
         self.assertEqual(zk.client_id[0], sid)
+        self.zk.sync(e)
         self.assertEqual(self.zk.exists(e).ephemeralOwner, sid)
         # kazoo 2.8 drops its watches on a disconnection (it has no
         # setWatches) and tells them so with a NONE event.
@@ -953,6 +1006,7 @@ class AclTest(Base):
         bob.create(self.p("creator"), acl=CREATOR_ALL_ACL)
         acls, _ = bob.get_acls(self.p("creator"))
         self.assertEqual(acls, [ACL(Permissions.ALL, Id("digest", make_digest_acl_credential("bob", "pw")))])
+        anon.sync(self.p("creator"))
         with self.assertRaises(NoAuthError):
             anon.get(self.p("creator"))
         bob.get(self.p("creator"))
@@ -1112,12 +1166,14 @@ class RecipeTest(Base):
         release_b.set()
         tb.join(WAIT)
         self.assertFalse(tb.is_alive())
+        a.sync(self.p("election"))
         self.assertEqual(ea.contenders(), [])
 
     def test_barrier(self):
         a, b = self.client(), self.client()
         barrier = a.Barrier(self.p("barrier"))
         barrier.create()
+        b.sync(self.p("barrier"))
         self.assertFalse(b.Barrier(self.p("barrier")).wait(0.5))
         result = queue.Queue()
         t = threading.Thread(target=lambda: result.put(b.Barrier(self.p("barrier")).wait(WAIT)))
@@ -1150,6 +1206,7 @@ class RecipeTest(Base):
             t.join(WAIT)
         entries = [log.get(timeout=1) for _ in range(6)]
         self.assertEqual(sorted(entries), sorted([("in", i) for i in range(3)] + [("out", i) for i in range(3)]))
+        self.zk.sync(self.p("dbarrier"))
         self.assertEqual(self.zk.get_children(self.p("dbarrier")), [])
 
     def test_counter(self):
@@ -1170,6 +1227,7 @@ class RecipeTest(Base):
             t.start()
         for t in threads:
             t.join(WAIT * 3)
+        a.sync(self.p("counter"))
         self.assertEqual(counter.value, 43)
         fc = a.Counter(self.p("float"), default=0.5)
         fc += 0.25
@@ -1182,9 +1240,11 @@ class RecipeTest(Base):
         qa.put(b"one")
         qa.put(b"two")
         qa.put(b"urgent", priority=1)
+        b.sync(self.p("queue"))
         self.assertEqual(len(qb), 3)
         self.assertEqual([qb.get(), qb.get(), qb.get()], [b"urgent", b"one", b"two"])
         self.assertIsNone(qb.get())
+        a.sync(self.p("queue"))
         self.assertEqual(len(qa), 0)
 
     def test_locking_queue(self):
@@ -1192,6 +1252,7 @@ class RecipeTest(Base):
         qa = a.LockingQueue(self.p("lqueue"))
         qb = b.LockingQueue(self.p("lqueue"))
         qa.put_all([b"x", b"y"])
+        b.sync(self.p("lqueue"))
         self.assertEqual(len(qb), 2)
         self.assertEqual(qb.get(timeout=WAIT), b"x")
         self.assertTrue(qb.holds_lock())
@@ -1199,9 +1260,11 @@ class RecipeTest(Base):
         self.assertEqual(qa.get(timeout=WAIT), b"y")
         self.assertTrue(qa.release())
         self.assertTrue(qb.consume())
+        a.sync(self.p("lqueue"))
         self.assertEqual(len(qa), 1)
         self.assertEqual(qa.get(timeout=WAIT), b"y")
         self.assertTrue(qa.consume())
+        b.sync(self.p("lqueue"))
         self.assertEqual(len(qb), 0)
         self.assertIsNone(qb.get(timeout=0.5))
         got = queue.Queue()
@@ -1230,30 +1293,34 @@ class RecipeTest(Base):
         sa.release()
         self.assertTrue(done.wait(WAIT))
         t.join(WAIT)
+        a.sync(self.p("sem"))
         self.assertEqual(sorted(sa.lease_holders()), ["b", "c"])
         sb.release()
         sc.release()
+        a.sync(self.p("sem"))
         self.assertEqual(sa.lease_holders(), [])
 
 
 class ServerInfoTest(Base):
     def test_four_letter_words(self):
         zk = self.zk
+        # The words go to the member the client is connected to.
+        mode = "(leader|follower)" if ENSEMBLE else "standalone"
         self.assertEqual(zk.command(b"ruok"), "imok")
         srvr = zk.command(b"srvr")
         self.assertRegex(srvr, r"(?m)^Zookeeper version: 3\.\d+\.\d+")
-        self.assertRegex(srvr, r"(?m)^Mode: standalone$")
+        self.assertRegex(srvr, r"(?m)^Mode: %s$" % mode)
         self.assertRegex(srvr, r"(?m)^Zxid: 0x[0-9a-f]+$")
         self.assertRegex(srvr, r"(?m)^Node count: \d+$")
         stat = zk.command(b"stat")
         self.assertRegex(stat, r"(?m)^Clients:$")
-        self.assertRegex(stat, r"(?m)^Mode: standalone$")
+        self.assertRegex(stat, r"(?m)^Mode: %s$" % mode)
         self.assertEqual(zk.command(b"isro"), "rw")
         mntr = zk.command(b"mntr")
-        self.assertRegex(mntr, r"(?m)^zk_server_state\tstandalone$")
+        self.assertRegex(mntr, r"(?m)^zk_server_state\t%s$" % mode)
         self.assertRegex(mntr, r"(?m)^zk_znode_count\t\d+$")
         conf = zk.command(b"conf")
-        self.assertRegex(conf, r"(?m)^clientPort=%d$" % PORT)
+        self.assertRegex(conf, r"(?m)^clientPort=%d$" % peer_of(zk)[1])
         self.assertRegex(conf, r"(?m)^tickTime=2000$")
 
     def test_dump_lists_ephemerals_by_session(self):
@@ -1261,6 +1328,7 @@ class ServerInfoTest(Base):
         c.create(self.p("e1"), ephemeral=True)
         c.create(self.p("e2"), ephemeral=True)
         sid = "0x%x" % c.client_id[0]
+        self.zk.sync(self.p("e2"))
         blocks = parse_blocks(self.zk.command(b"dump").split("Sessions with Ephemerals")[1])
         self.assertEqual(sorted(blocks.get(sid, [])), [self.p("e1"), self.p("e2")])
 
@@ -1294,6 +1362,90 @@ class ServerInfoTest(Base):
         self.assertGreaterEqual(len(version), 3)
         self.assertEqual(version[0], 3)
         self.assertGreaterEqual(version[1], 6)
+
+
+class EnsembleTest(Base):
+    """Checks that only make sense with several members; skipped otherwise."""
+
+    def setUp(self):
+        if not ENSEMBLE:
+            self.skipTest("standalone server: no other member to cross to")
+        super().setUp()
+
+    def pinned(self):
+        """One client per member, each connected to that member only."""
+        return [self.client(hosts="%s:%d" % m) for m in MEMBERS]
+
+    def test_roles(self):
+        modes = []
+        for host, port in MEMBERS:
+            c = self.client(hosts="%s:%d" % (host, port))
+            self.assertEqual(peer_of(c), (host, port))
+            modes.append(re.search(r"(?m)^Mode: (\S+)$", c.command(b"srvr")).group(1))
+            self.assertRegex(c.command(b"mntr"), r"(?m)^zk_server_state\t%s$" % modes[-1])
+        self.assertEqual(sorted(modes), ["follower"] * (len(MEMBERS) - 1) + ["leader"], modes)
+
+    def test_writes_seen_through_every_member(self):
+        clients = self.pinned()
+        for i, c in enumerate(clients):
+            c.create(self.p("w%d" % i), b"from %d" % i)
+        for i, c in enumerate(clients):
+            c.sync(self.path)
+            children, parent = c.get_children(self.path, include_data=True)
+            self.assertEqual(sorted(children), ["w%d" % j for j in range(len(clients))])
+            for j in range(len(clients)):
+                data, st = c.get(self.p("w%d" % j))
+                self.assertEqual(data, b"from %d" % j)
+        # Every member holds the same Stats.
+        stats = [c.exists(self.p("w0")) for c in clients]
+        self.assertEqual(stats, [stats[0]] * len(stats))
+        parents = [c.exists(self.path) for c in clients]
+        self.assertEqual(parents, [parents[0]] * len(parents))
+
+    def test_watches_fire_on_every_member(self):
+        clients = self.pinned()
+        a = self.p("a")
+        clients[0].create(a, b"0")
+        queues = []
+        for c in clients:
+            q = queue.Queue()
+            c.sync(a)
+            c.get(a, watch=q.put)
+            c.get_children(self.path, watch=q.put)
+            queues.append(q)
+        writer = clients[-1]
+        writer.set(a, b"1")
+        writer.create(self.p("b"))
+        for i, q in enumerate(queues):
+            got = sorted((e.type, e.path) for e in (q.get(timeout=WAIT), q.get(timeout=WAIT)))
+            self.assertEqual(got, sorted([(EventType.CHANGED, a), (EventType.CHILD, self.path)]), "member %d" % i)
+            self.assertTrue(q.empty())
+
+    def test_session_resumed_on_another_member(self):
+        m0, m1 = MEMBERS[0], MEMBERS[1]
+        raw = RawSession(timeout_ms=10000, member=m0)
+        e = self.p("moved")
+        self.assertEqual(raw.create(e, flags=1), (0, e))
+        raw.abandon()
+        moved = self.client(hosts="%s:%d" % m1, client_id=(raw.session_id, raw.passwd))
+        self.assertEqual(moved.client_id[0], raw.session_id)
+        self.assertEqual(peer_of(moved), m1)
+        self.assertEqual(moved.exists(e).ephemeralOwner, raw.session_id)
+        moved.delete(e)
+        moved.create(e, ephemeral=True)
+        moved.stop()
+        watcher = self.client(hosts="%s:%d" % m0)
+        self.assertTrue(wait_until(lambda: watcher.exists(e) is None), "ephemeral of a closed moved session")
+
+    def test_wrong_password_refused_on_another_member(self):
+        live = RawSession(timeout_ms=10000, member=MEMBERS[0])
+        try:
+            bad = bytes(b ^ 0xFF for b in live.passwd)
+            wrong = RawSession(timeout_ms=10000, session_id=live.session_id, passwd=bad, member=MEMBERS[1])
+            self.assertEqual((wrong.timeout, wrong.session_id), (0, 0))
+            self.assertTrue(wrong.closed_by_server(10))
+        finally:
+            live.abandon()
 
 
 # ---------------------------------------------------------------------------
@@ -1358,7 +1510,8 @@ def main():
         except Exception as exc:
             print("cleanup of %s failed: %r" % (ROOT, exc), flush=True)
     failed = len(result.failed_names)
-    print("%d passed, %d failed" % (result.passed, failed), flush=True)
+    skipped = len(result.skipped)
+    print("%d passed, %d failed%s" % (result.passed, failed, ", %d skipped" % skipped if skipped else ""), flush=True)
     sys.exit(0 if failed == 0 and result.passed > 0 else 1)
 
 

@@ -2,9 +2,16 @@
 # Drives Apache ZooKeeper's own shell, zkCli.sh, against a server and checks
 # what it prints.
 #
-# Usage: tests/integration/zkcli_test.sh [HOST:PORT]   (or ZK_ADDR=HOST:PORT)
+# Usage: tests/integration/zkcli_test.sh [HOST:PORT[,HOST:PORT...]]   (or ZK_ADDR=...)
 # The server must run with extendedTypesEnabled=true and a container check
 # interval of about 1 s. Every test works below its own fresh root path.
+#
+# Against an ensemble the argument is the connect string of every member and
+# ZK_ADDRS lists the members (by default the connect string). Batches use the
+# connect string (zkCli.sh picks a member at random) and start with
+# "sync /", so that they see what earlier batches wrote through other
+# members; single commands go to one member after the other, each after a
+# sync on that member.
 # Output: one PASS/FAIL line per test, then "N passed, N failed"; the exit
 # code is 0 only if every test passed.
 #
@@ -15,6 +22,12 @@
 set -u
 
 ADDR="${1:-${ZK_ADDR:-127.0.0.1:2181}}"
+IFS=, read -r -a MEMBERS <<<"${ZK_ADDRS:-$ADDR}"
+ENSEMBLE=0
+if [ "${#MEMBERS[@]}" -gt 1 ]; then
+	ENSEMBLE=1
+fi
+next_member=0
 ZKCLI=/usr/share/zookeeper/bin/zkCli.sh
 R="/zkcli-it-$$-$RANDOM"
 
@@ -26,17 +39,38 @@ RC=0      # its exit code
 test_failed=0
 test_name=""
 
-# zk runs one zkCli.sh JVM with the given command line (no stdin).
+# zk runs one zkCli.sh JVM with the given command line (no stdin). In an
+# ensemble it goes to the next member in turn, which first syncs (in a JVM
+# of its own: a sync catches the member up for every session on it).
 zk() {
-	local raw
-	raw="$("$ZKCLI" -server "$ADDR" "$@" </dev/null 2>&1)"
+	local raw server="$ADDR"
+	if [ "$ENSEMBLE" -eq 1 ]; then
+		server="${MEMBERS[$((next_member % ${#MEMBERS[@]}))]}"
+		next_member=$((next_member + 1))
+		raw="$(printf '%s\n' "sync /" | "$ZKCLI" -server "$server" 2>&1)"
+		if ! printf '%s\n' "$raw" | grep -q -x 'Sync is OK'; then
+			fail "sync on $server before '$*' failed:" "$raw"
+		fi
+	fi
+	raw="$("$ZKCLI" -server "$server" "$@" </dev/null 2>&1)"
 	RC=$?
 	split_output "$raw"
 }
 
-# batch runs one zkCli.sh JVM and feeds it the arguments as command lines.
+# batch runs one zkCli.sh JVM and feeds it the arguments as command lines
+# (after a sync in an ensemble, whose "Sync is OK" is dropped from OUT).
 batch() {
 	local raw
+	if [ "$ENSEMBLE" -eq 1 ]; then
+		raw="$(printf '%s\n' "sync /" "$@" | "$ZKCLI" -server "$ADDR" 2>&1)"
+		RC=$?
+		split_output "$raw"
+		if [ "$(printf '%s\n' "$OUT" | head -n 1)" != "Sync is OK" ]; then
+			fail "the batch's first sync failed:" "$OUT"
+		fi
+		OUT="$(printf '%s\n' "$OUT" | tail -n +2)"
+		return
+	fi
 	raw="$(printf '%s\n' "$@" | "$ZKCLI" -server "$ADDR" 2>&1)"
 	RC=$?
 	split_output "$raw"

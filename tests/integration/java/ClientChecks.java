@@ -33,16 +33,26 @@ import org.apache.zookeeper.data.Stat;
  * Drives a ZooKeeper-compatible server with Apache ZooKeeper's own Java client
  * and checks the APIs that kazoo and zkCli.sh do not reach directly.
  *
- * <p>Usage: {@code java -cp ... ClientChecks HOST:PORT} (or ZK_ADDR). Prints one
- * PASS/FAIL line per check and then "N passed, N failed"; exits 0 only if every
- * check passed. The server must run with extendedTypesEnabled=true and a
- * container check interval of about 1 s.
+ * <p>Usage: {@code java -cp ... ClientChecks HOST:PORT[,HOST:PORT...]} (or
+ * ZK_ADDR). Prints one PASS/FAIL line per check and then "N passed, N failed";
+ * exits 0 only if every check passed. The server must run with
+ * extendedTypesEnabled=true and a container check interval of about 1 s.
+ *
+ * <p>Against an ensemble the argument is the connect string of every member and
+ * ZK_ADDRS lists the members (by default the connect string). The first client
+ * of a check uses the connect string; the others are pinned to one member each,
+ * in turn, so that writes and watches cross members. Every client syncs once
+ * connected, so it sees every write acknowledged before it was created; a
+ * client that reads what another wrote afterwards syncs first.
  */
 public final class ClientChecks {
     private static final long WAIT_MS = 10_000;
     private static final List<ACL> OPEN = Ids.OPEN_ACL_UNSAFE;
 
     private static String addr;
+    private static String[] members;
+    private static boolean ensemble;
+    private static int nextMember;
     private static String root;
     private static ZooKeeper admin;
     private static int passed;
@@ -99,6 +109,9 @@ public final class ClientChecks {
 
     public static void main(String[] args) throws Exception {
         addr = args.length > 0 ? args[0] : System.getenv().getOrDefault("ZK_ADDR", "127.0.0.1:2181");
+        String list = System.getenv("ZK_ADDRS");
+        members = (list == null || list.isEmpty() ? addr : list).split(",");
+        ensemble = members.length > 1;
         root = "/java-it-" + ProcessHandle.current().pid() + "-" + System.nanoTime() % 1_000_000;
         try {
             admin = connect(new Recorder());
@@ -193,6 +206,22 @@ public final class ClientChecks {
     }
 
     private static ZooKeeper connect(Recorder recorder, long sessionId, byte[] passwd) throws Exception {
+        return connect(addr, recorder, sessionId, passwd);
+    }
+
+    /** Waits for a sync of path: the client's server has caught up with the leader. */
+    private static void sync(ZooKeeper zk, String path) throws Exception {
+        CountDownLatch done = new CountDownLatch(1);
+        int[] rc = {Integer.MIN_VALUE};
+        zk.sync(path, (code, p, ctx) -> {
+            rc[0] = code;
+            done.countDown();
+        }, null);
+        expect(done.await(WAIT_MS, TimeUnit.MILLISECONDS), "no sync reply within " + WAIT_MS + " ms");
+        expectEq(Code.OK, Code.get(rc[0]), "sync result");
+    }
+
+    private static ZooKeeper connect(String hosts, Recorder recorder, long sessionId, byte[] passwd) throws Exception {
         CountDownLatch connected = new CountDownLatch(1);
         Watcher w = event -> {
             if (event.getType() == EventType.None && event.getState() == KeeperState.SyncConnected) {
@@ -201,17 +230,28 @@ public final class ClientChecks {
             recorder.process(event);
         };
         ZooKeeper zk = passwd == null
-                ? new ZooKeeper(addr, 10_000, w)
-                : new ZooKeeper(addr, 10_000, w, sessionId, passwd);
+                ? new ZooKeeper(hosts, 10_000, w)
+                : new ZooKeeper(hosts, 10_000, w, sessionId, passwd);
         opened.add(zk);
         if (!connected.await(WAIT_MS, TimeUnit.MILLISECONDS)) {
             throw new AssertionError("no SyncConnected within " + WAIT_MS + " ms");
         }
+        if (ensemble) {
+            sync(zk, "/");
+        }
         return zk;
     }
 
+    /**
+     * A new client: the first of a check on the connect string, the others
+     * (in an ensemble) on one member each, in turn.
+     */
     private static ZooKeeper client() throws Exception {
-        return connect(new Recorder());
+        if (!ensemble || opened.isEmpty()) {
+            return connect(new Recorder());
+        }
+        String member = members[nextMember++ % members.length];
+        return connect(member, new Recorder(), 0, null);
     }
 
     private static byte[] b(String s) {
@@ -338,8 +378,9 @@ public final class ClientChecks {
 
     /** The server's version, from the srvr four-letter word. */
     private static int[] serverVersion() throws Exception {
-        int colon = addr.lastIndexOf(':');
-        try (java.net.Socket s = new java.net.Socket(addr.substring(0, colon), Integer.parseInt(addr.substring(colon + 1)))) {
+        String first = members[0];
+        int colon = first.lastIndexOf(':');
+        try (java.net.Socket s = new java.net.Socket(first.substring(0, colon), Integer.parseInt(first.substring(colon + 1)))) {
             s.setSoTimeout((int) WAIT_MS);
             s.getOutputStream().write(b("srvr"));
             s.shutdownOutput();
@@ -763,6 +804,7 @@ public final class ClientChecks {
         other.create(x, b(""), OPEN, CreateMode.PERSISTENT);
         session.expectState(KeeperState.SyncConnected);
         expectEq(id, zk.getSessionId(), "session id after reconnect");
+        sync(other, base + "/eph");
         expectEq(id, other.exists(base + "/eph", false).getEphemeralOwner(), "ephemeral after reconnect");
         dw.expect(EventType.NodeDataChanged, d);
         xw.expect(EventType.NodeCreated, x);

@@ -184,6 +184,13 @@ func (w *writer) Acked() []string {
 	return slices.Clone(w.acked)
 }
 
+// Failures returns how many creates failed or returned an error.
+func (w *writer) Failures() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failures
+}
+
 // ackedAfter counts the creates acknowledged after t0.
 func (w *writer) ackedAfter(t0 time.Time) int {
 	w.mu.Lock()

@@ -79,7 +79,7 @@ func TestLeaderFailover(t *testing.T) {
 				}
 				acked := w.Acked()
 				checkPresent(t, e, survivors, acked)
-				t.Logf("round %d: %d acknowledged creates all present on the %d survivors (%d failed or unanswered)", r, len(acked), len(survivors), w.failures)
+				t.Logf("round %d: %d acknowledged creates all present on the %d survivors (%d failed or unanswered)", r, len(acked), len(survivors), w.Failures())
 
 				// The killed member comes back as a follower with everything.
 				e.Restart(l)

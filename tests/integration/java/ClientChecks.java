@@ -466,7 +466,8 @@ public final class ClientChecks {
         zk.removeWatches(p, rec, WatcherType.Any, false);
         rec.expect(EventType.PersistentWatchRemoved, p);
         other.create(p + "/after", b(""), OPEN, CreateMode.PERSISTENT);
-        zk.exists(p + "/after", rec);
+        sync(zk, p + "/after"); // else, on another member, exists may miss the node and see it created
+        expect(zk.exists(p + "/after", rec) != null, "exists of a node created through another client");
         other.delete(p + "/after", -1);
         rec.expect(EventType.NodeDeleted, p + "/after");
     }

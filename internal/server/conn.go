@@ -59,6 +59,7 @@ type conn struct {
 	session    atomic.Int64
 	timeout    time.Duration // negotiated; fixed after the handshake
 	closingReq atomic.Uint64 // request id of this connection's closeSession
+	local      bool          // a read-only server's unlogged session
 	// writeConn and writeSeq sequence this connection's writes in the log (see
 	// fsm.Entry.Conn); writeSeq is owned by the reader goroutine.
 	writeConn uint64
@@ -202,6 +203,20 @@ func (c *conn) handshake() (bool, error) {
 	c.timeout = timeout
 	resp := proto.ConnectResponse{HasReadOnly: req.HasReadOnly, TimeOut: int32(timeout.Milliseconds())}
 	valid := true
+	if c.s.readOnly() {
+		// A server whose log failed serves reads only. As a read-only
+		// ZooKeeper server, it refuses clients that do not accept one, and
+		// gives those that do a local session that is never logged.
+		if !req.ReadOnly {
+			c.log.Info("refusing a client that does not accept a read-only server")
+			return false, nil
+		}
+		resp.ReadOnly = true
+		if req.SessionID == 0 || c.s.sessionFor(req.SessionID) == nil {
+			req.SessionID, req.Passwd = c.s.ids.Next(), newPassword()
+			c.local = true
+		}
+	}
 	if req.SessionID == 0 {
 		id := c.s.ids.Next()
 		pw := newPassword()
@@ -219,6 +234,8 @@ func (c *conn) handshake() (bool, error) {
 			return false, fmt.Errorf("creating session: timed out")
 		}
 		resp.SessionID, resp.Passwd = id, pw
+	} else if c.local {
+		resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
 	} else {
 		valid = c.s.reopen(req.SessionID, req.Passwd)
 		if valid {
@@ -308,6 +325,10 @@ func (c *conn) decode(r *jute.Reader, it *item) bool {
 	case proto.OpAuth:
 		return c.authenticate(r, it)
 	case proto.OpCloseSession:
+		if c.local {
+			it.kind, it.err, it.close = kindReply, proto.ErrOK, true
+			return true
+		}
 		return c.submit(it, &fsm.Entry{Op: op, Session: c.sessionID()}, true)
 	case proto.OpWhoAmI:
 		it.kind, it.auth = kindRead, c.authIDs()

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gozk/gozk/internal/fsm"
 	"github.com/gozk/gozk/internal/proto"
 )
 
@@ -12,6 +13,13 @@ func (s *Server) lastZxid() int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.fsm.Zxid()
+}
+
+// sessionFor returns the logged session with this id, or nil.
+func (s *Server) sessionFor(id int64) *fsm.Session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.fsm.Session(id)
 }
 
 // reopen validates a reconnecting session's password and refreshes its timeout.
@@ -44,7 +52,7 @@ func (s *Server) read(c *conn, it *item) (int64, proto.Err, proto.Record) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	zxid := s.fsm.Zxid()
-	if s.fsm.Session(c.sessionID()) == nil {
+	if !c.local && s.fsm.Session(c.sessionID()) == nil {
 		return zxid, proto.ErrSessionExpired, nil
 	}
 	e, resp := s.readLocked(c, it)

@@ -334,3 +334,29 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	c.waitApplied(lag, 300)
 	c.sameLogs(300)
 }
+
+func TestClusterWipedMemberResyncs(t *testing.T) {
+	c := newCluster(t, 3, 0, func(cfg *RaftConfig) { cfg.SnapCount = 50; cfg.CompactKeep = 10 })
+	l := c.leader()
+	for k := 0; k < 120; k++ {
+		for c.propose(l, fmt.Sprint("w", k)) != nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	f := (l + 1) % 3
+	c.waitApplied(f, 120)
+	c.stop(f)
+	c.members[f].dir = t.TempDir() // restarted with an empty data directory
+	c.start(f)
+	for k := 120; k < 130; k++ {
+		for {
+			nl := c.leader()
+			if c.propose(nl, fmt.Sprint("w", k)) == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	c.waitApplied(f, 130)
+	c.sameLogs(130)
+}

@@ -90,6 +90,7 @@ type Network interface {
 const (
 	kindRaft     byte = 1 // a marshalled raftpb.Message
 	kindSessions byte = 2 // session ids a follower heard from, 8 bytes each
+	kindLastIdx  byte = 3 // a follower's last log index, 8 bytes
 )
 
 // Raft is a durable, replicated log on etcd's raft library. One goroutine (run)
@@ -107,10 +108,12 @@ type Raft struct {
 	learner atomic.Bool
 	voters  atomic.Int64 // number of voting members
 
-	leader      atomic.Uint64
-	campaigning atomic.Bool
-	failed      atomic.Pointer[error]
-	failedc     chan struct{}
+	leader       atomic.Uint64
+	campaigning  atomic.Bool
+	lastHandover time.Time // leader side of checkFollower; transport goroutines (guarded by handoverMu)
+	handoverMu   sync.Mutex
+	failed       atomic.Pointer[error]
+	failedc      chan struct{}
 
 	// Owned by run.
 	applied, appliedTerm uint64
@@ -309,11 +312,15 @@ func (r *Raft) run() {
 	defer close(r.done)
 	ticker := time.NewTicker(r.cfg.TickInterval)
 	defer ticker.Stop()
+	ticks := 0
 	for {
 		select {
 		case <-ticker.C:
 			r.node.Tick()
 			r.maybeCampaign()
+			if ticks++; ticks%reportEvery == 0 {
+				r.reportLastIndex()
+			}
 		case rd := <-r.node.Ready():
 			if err := r.handleReady(rd); err != nil {
 				r.fail(err)
@@ -713,8 +720,22 @@ func (r *Raft) Receive(from uint64, kind byte, payload []byte) {
 			r.log.Warn("dropping undecodable raft message", "from", from, "err", err)
 			return
 		}
+		if m.Type == raftpb.MsgHeartbeat {
+			// A member that lost its data (restarted with an empty data
+			// directory) is told a commit index beyond its log by a leader
+			// that still remembers its old progress; raft would panic. It
+			// waits instead until the leader, told of its log (kindLastIdx),
+			// gives way to a new term that starts its progress afresh.
+			if last, err := r.storage.LastIndex(); err == nil && m.Commit > last {
+				m.Commit = last
+			}
+		}
 		if err := r.node.Step(context.Background(), m); err != nil && !errors.Is(err, raft.ErrStopped) {
 			r.log.Debug("raft step failed", "from", from, "err", err)
+		}
+	case kindLastIdx:
+		if len(payload) == 8 {
+			r.checkFollower(from, binary.BigEndian.Uint64(payload))
 		}
 	case kindSessions:
 		ids := make([]int64, 0, len(payload)/8)
@@ -752,6 +773,65 @@ func (r *Raft) PeerLost(id uint64, err error) {
 		}
 	})
 }
+
+// checkFollower runs on the leader when a follower reports its last log index.
+// A follower whose log ends before what the leader believes it has lost its
+// data; raft never lowers a follower's match index within a term, so the
+// leader hands over leadership: the next leader starts every follower's
+// progress afresh and brings this one up to date by log or snapshot.
+func (r *Raft) checkFollower(from, last uint64) {
+	if !r.IsLeader() {
+		return
+	}
+	st := r.node.Status()
+	pr, ok := st.Progress[from]
+	if !ok || pr.Match <= last {
+		return
+	}
+	now := time.Now()
+	r.handoverMu.Lock()
+	defer r.handoverMu.Unlock()
+	if now.Sub(r.lastHandover) < 5*time.Second {
+		return
+	}
+	var best uint64
+	var bestMatch uint64
+	for id, p := range st.Progress {
+		if id == r.cfg.ID || id == from || p.IsLearner {
+			continue
+		}
+		if p.Match > bestMatch {
+			best, bestMatch = id, p.Match
+		}
+	}
+	if best == 0 {
+		r.log.Warn("a member lost its log but no other voter can take over to resync it", "member", from)
+		return
+	}
+	r.lastHandover = now
+	r.log.Warn("a member lost its log (restarted empty?); handing leadership over so it can be resynced",
+		"member", from, "itsLastIndex", last, "expected", pr.Match, "newLeader", best)
+	r.node.TransferLeadership(context.Background(), r.cfg.ID, best)
+}
+
+// reportLastIndex tells the leader how far this member's log goes (see
+// checkFollower).
+func (r *Raft) reportLastIndex() {
+	l := r.leader.Load()
+	if r.net == nil || l == 0 || l == r.cfg.ID {
+		return
+	}
+	last, err := r.storage.LastIndex()
+	if err != nil {
+		return
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], last)
+	r.net.Send(l, kindLastIdx, b[:])
+}
+
+// reportEvery is how many ticks apart a follower reports its last index.
+const reportEvery = 5
 
 // campaignStagger separates the campaigns of followers that lost their leader
 // together.

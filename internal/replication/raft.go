@@ -862,20 +862,28 @@ func (r *Raft) Voters() int { return int(r.voters.Load()) }
 // IsLearner reports whether this member is a non-voting learner (an observer).
 func (r *Raft) IsLearner() bool { return r.learner.Load() }
 
-// Followers returns, on the leader, the number of voting followers and how many
-// of them have every committed entry.
-func (r *Raft) Followers() (total, synced int) {
+// Followers returns, on the leader, the number of learners (followers and
+// observers), of voting followers, of voting followers that have every
+// committed entry, and of observers that have.
+func (r *Raft) Followers() (learners, followers, synced, syncedObservers int) {
 	st := r.node.Status()
 	for id, pr := range st.Progress {
-		if id == r.cfg.ID || pr.IsLearner {
+		if id == r.cfg.ID {
 			continue
 		}
-		total++
-		if pr.Match >= st.Commit {
-			synced++
+		learners++
+		upToDate := pr.Match >= st.Commit
+		switch {
+		case pr.IsLearner && upToDate:
+			syncedObservers++
+		case !pr.IsLearner:
+			followers++
+			if upToDate {
+				synced++
+			}
 		}
 	}
-	return total, synced
+	return learners, followers, synced, syncedObservers
 }
 
 // Stop stops the node and closes the log.

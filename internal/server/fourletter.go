@@ -398,12 +398,27 @@ func (s *Server) cmdMntr(w io.Writer) {
 			v any
 		}{"zk_quorum_size", v.Voters()})
 	}
-	if f, ok := s.repl.(interface{ Followers() (int, int) }); ok && s.leader.Load() {
-		total, synced := f.Followers()
+	if f, ok := s.repl.(interface {
+		Followers() (learners, followers, synced, syncedObservers int)
+	}); ok && s.leader.Load() {
+		learners, followers, synced, syncedObs := f.Followers()
 		kv = append(kv, []struct {
 			k string
 			v any
-		}{{"zk_followers", total}, {"zk_synced_followers", synced}, {"zk_pending_syncs", 0}}...)
+		}{
+			{"zk_learners", learners},
+			{"zk_followers", followers},
+			{"zk_synced_followers", synced},
+			{"zk_synced_non_voting_followers", 0},
+			{"zk_synced_observers", syncedObs},
+			{"zk_pending_syncs", 0},
+		}...)
+	}
+	if o, ok := s.repl.(interface{ Leader() uint64 }); ok && s.mode() == "observer" {
+		kv = append(kv, struct {
+			k string
+			v any
+		}{"zk_observer_master_id", o.Leader()})
 	}
 	for _, e := range kv {
 		fmt.Fprintf(w, "%s\t%v\n", e.k, e.v)

@@ -109,6 +109,7 @@ type Raft struct {
 	voters  atomic.Int64 // number of voting members
 
 	leader       atomic.Uint64
+	heardLeader  atomic.Int64 // unix nanos of the last message from the leader
 	campaigning  atomic.Bool
 	lastHandover time.Time // leader side of checkFollower; transport goroutines (guarded by handoverMu)
 	handoverMu   sync.Mutex
@@ -318,6 +319,7 @@ func (r *Raft) run() {
 		case <-ticker.C:
 			r.node.Tick()
 			r.maybeCampaign()
+			r.checkLeaderSilence()
 			if ticks++; ticks%reportEvery == 0 {
 				r.reportLastIndex()
 			}
@@ -348,6 +350,7 @@ func (r *Raft) handleReady(rd raft.Ready) error {
 	if rd.SoftState != nil {
 		prev := r.leader.Swap(rd.SoftState.Lead)
 		if prev != rd.SoftState.Lead {
+			r.heardLeader.Store(time.Now().UnixNano())
 			r.log.Info("leader changed", "leader", rd.SoftState.Lead, "self", r.cfg.ID, "state", rd.SoftState.RaftState.String())
 			r.sm.LeaderChanged(rd.SoftState.Lead, rd.SoftState.Lead == r.cfg.ID)
 		}
@@ -720,6 +723,9 @@ func (r *Raft) Receive(from uint64, kind byte, payload []byte) {
 			r.log.Warn("dropping undecodable raft message", "from", from, "err", err)
 			return
 		}
+		if from == r.leader.Load() {
+			r.heardLeader.Store(time.Now().UnixNano())
+		}
 		if m.Type == raftpb.MsgHeartbeat {
 			// A member that lost its data (restarted with an empty data
 			// directory) is told a commit index beyond its log by a leader
@@ -752,7 +758,14 @@ func (r *Raft) Receive(from uint64, kind byte, payload []byte) {
 // campaign in turn, by rank of id, so as not to split the vote; PreVote keeps a
 // follower that is merely cut off from disturbing a healthy leader.
 func (r *Raft) PeerLost(id uint64, err error) {
-	if id == 0 || id != r.leader.Load() || r.learner.Load() {
+	if id == 0 || id != r.leader.Load() {
+		return
+	}
+	if r.learner.Load() {
+		// An observer cannot elect anyone: it forgets the leader (and stops
+		// serving) until the new one reaches it.
+		r.log.Info("lost the leader's connection", "leader", id, "err", err)
+		r.node.ForgetLeader(context.Background())
 		return
 	}
 	r.log.Info("lost the leader's connection; electing a new leader now", "leader", id, "err", err)
@@ -828,6 +841,21 @@ func (r *Raft) reportLastIndex() {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], last)
 	r.net.Send(l, kindLastIdx, b[:])
+}
+
+// checkLeaderSilence makes an observer forget a leader it has not heard from for
+// an election timeout (raft learners never campaign, so nothing else would):
+// like a ZooKeeper observer, it then stops serving until a leader reaches it.
+func (r *Raft) checkLeaderSilence() {
+	if !r.learner.Load() || r.leader.Load() == 0 {
+		return
+	}
+	silence := time.Since(time.Unix(0, r.heardLeader.Load()))
+	if silence > 2*time.Duration(r.cfg.ElectionTicks)*r.cfg.TickInterval {
+		r.log.Info("no word from the leader; forgetting it", "leader", r.leader.Load(), "silence", silence)
+		r.heardLeader.Store(time.Now().UnixNano())
+		go r.node.ForgetLeader(context.Background())
+	}
 }
 
 // reportEvery is how many ticks apart a follower reports its last index.

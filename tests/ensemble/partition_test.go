@@ -168,11 +168,15 @@ func TestLeaderPaused(t *testing.T) {
 		t.Fatalf("leader %d after the old leader rejoined, want %d", got, nl)
 	}
 
+	// The create sat unread in the paused process's socket. ZooKeeper's old
+	// leader finds no quorum when it resumes and drops the connection; gozk's
+	// resumed server may instead read it as a follower of the new leader and
+	// commit it then. Either is safe; what must hold is that the answer agrees
+	// with every member: acknowledged means committed everywhere.
+	var staleAcked bool
 	select {
 	case err := <-pending:
-		if err == nil {
-			t.Fatalf("create sent to the paused leader %d was acknowledged", l)
-		}
+		staleAcked = err == nil
 		t.Logf("create sent to the paused leader: %v", err)
 	case <-time.After(waitFor):
 		t.Fatalf("create sent to the paused leader has no answer %v after it resumed", waitFor)
@@ -181,7 +185,9 @@ func TestLeaderPaused(t *testing.T) {
 		t.Fatalf("the writer's create has not returned within %v", waitFor)
 	}
 	checkPresent(t, e, others(3), w.Acked())
-	checkExists(t, e, "/paused-stale", false)
+	if staleAcked {
+		checkExists(t, e, "/paused-stale", true)
+	}
 	checkRoles(t, e)
 }
 

@@ -736,8 +736,15 @@ func (r *Raft) Receive(from uint64, kind byte, payload []byte) {
 				m.Commit = last
 			}
 		}
-		if err := r.node.Step(context.Background(), m); err != nil && !errors.Is(err, raft.ErrStopped) {
-			r.log.Debug("raft step failed", "from", from, "err", err)
+		// A forwarded proposal (MsgProp) waits inside raft while this member
+		// knows no leader; it must not block the connection it came on, or the
+		// messages behind it (a new leader's heartbeats) would never arrive. A
+		// dropped proposal is allowed: its sender times out.
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TickInterval)
+		err := r.node.Step(ctx, m)
+		cancel()
+		if err != nil && !errors.Is(err, raft.ErrStopped) {
+			r.log.Debug("raft step failed", "from", from, "type", m.Type.String(), "err", err)
 		}
 	case kindLastIdx:
 		if len(payload) == 8 {
@@ -937,8 +944,8 @@ type raftLogger struct{ l *slog.Logger }
 
 func (g raftLogger) Debug(v ...any)              { g.l.Debug(fmt.Sprint(v...)) }
 func (g raftLogger) Debugf(f string, v ...any)   { g.l.Debug(fmt.Sprintf(f, v...)) }
-func (g raftLogger) Info(v ...any)               { g.l.Debug(fmt.Sprint(v...)) }
-func (g raftLogger) Infof(f string, v ...any)    { g.l.Debug(fmt.Sprintf(f, v...)) }
+func (g raftLogger) Info(v ...any)               { g.l.Info(fmt.Sprint(v...)) }
+func (g raftLogger) Infof(f string, v ...any)    { g.l.Info(fmt.Sprintf(f, v...)) }
 func (g raftLogger) Warning(v ...any)            { g.l.Warn(fmt.Sprint(v...)) }
 func (g raftLogger) Warningf(f string, v ...any) { g.l.Warn(fmt.Sprintf(f, v...)) }
 func (g raftLogger) Error(v ...any)              { g.l.Error(fmt.Sprint(v...)) }

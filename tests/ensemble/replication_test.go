@@ -34,6 +34,12 @@ func testWriteOneReadAll(t *testing.T, e *zkensemble.Ensemble) {
 	l := e.Leader()
 	cs := perMember(t, e)
 	mustCreate(t, cs[l], "/r", nil)
+	// Members apply writes at their own pace: sync before reading elsewhere.
+	for i := range cs {
+		if _, err := cs[i].Sync("/r"); err != nil {
+			t.Fatalf("member %d: sync: %v", i, err)
+		}
+	}
 	follower := others(e.Len(), l)[0]
 	for _, w := range []int{follower, l} {
 		path := "/r/via" + strconv.Itoa(w)

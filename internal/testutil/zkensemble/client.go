@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/gozk/gozk/internal/testutil/zktest"
 )
 
 // SessionTimeout is the session timeout Connect asks for. It outlasts a
@@ -15,7 +17,7 @@ import (
 const SessionTimeout = 20 * time.Second
 
 // EventBuffer is the capacity of the event channels returned by Connect.
-const EventBuffer = 1 << 14
+const EventBuffer = zktest.EventBuffer
 
 // Connect connects a go-zookeeper client to the given members (all when none
 // are given; the client picks among them in random order and moves between
@@ -41,7 +43,7 @@ func (e *Ensemble) ConnectSession(t testing.TB, timeout time.Duration, members .
 }
 
 // ConnOption is a go-zookeeper connection option such as zk.WithDialer(d).
-type ConnOption = func(*zk.Conn)
+type ConnOption = zktest.ConnOption
 
 // Dial connects a client to the given members (all when members is empty)
 // with the given session timeout and returns an error when it has no session
@@ -51,31 +53,11 @@ type ConnOption = func(*zk.Conn)
 // among them has no effect.
 func (e *Ensemble) Dial(t testing.TB, members []int, timeout, wait time.Duration, opts ...ConnOption) (*zk.Conn, <-chan zk.Event, error) {
 	t.Helper()
-	lg := &testLogger{t: t}
-	events := make(chan zk.Event, EventBuffer)
-	all := func(c *zk.Conn) {
-		zk.WithLogger(lg)(c)
-		for _, o := range opts {
-			o(c)
-		}
-		zk.WithEventCallback(func(ev zk.Event) {
-			select {
-			case events <- ev:
-			default:
-				lg.Printf("zkensemble: event buffer full, dropped %+v", ev)
-			}
-		})(c)
-	}
-	c, _, err := zk.Connect(e.Addrs(members...), timeout, all)
+	c, events, err := zktest.DialServers(t, e.Addrs(members...), timeout, wait, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("zk.Connect: %w", err)
-	}
-	t.Cleanup(func() {
-		c.Close()
-		lg.stop()
-	})
-	if err := WaitState(events, zk.StateHasSession, wait); err != nil {
-		go c.Close()
+		if c != nil {
+			go c.Close()
+		}
 		return nil, nil, err
 	}
 	return c, events, nil
@@ -83,20 +65,7 @@ func (e *Ensemble) Dial(t testing.TB, members []int, timeout, wait time.Duration
 
 // WaitState reads events until a session event with the given state arrives.
 func WaitState(ev <-chan zk.Event, state zk.State, timeout time.Duration) error {
-	deadline := time.After(timeout)
-	for {
-		select {
-		case e, ok := <-ev:
-			if !ok {
-				return fmt.Errorf("zkensemble: event channel closed while waiting for %v", state)
-			}
-			if e.Type == zk.EventSession && e.State == state {
-				return nil
-			}
-		case <-deadline:
-			return fmt.Errorf("zkensemble: no %v within %v", state, timeout)
-		}
-	}
+	return zktest.WaitState(ev, state, timeout)
 }
 
 // Within runs f and returns its error, or an error when f has not returned
@@ -115,27 +84,6 @@ func Within(d time.Duration, f func() error) error {
 
 // ErrNoAnswer is returned by Within when the call has not returned in time.
 var ErrNoAnswer = errors.New("zkensemble: no answer")
-
-// testLogger forwards go-zookeeper's log to t.Log until the test ends.
-type testLogger struct {
-	mu      sync.Mutex
-	t       testing.TB
-	stopped bool
-}
-
-func (l *testLogger) Printf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.stopped {
-		l.t.Logf("zk: "+format, args...)
-	}
-}
-
-func (l *testLogger) stop() {
-	l.mu.Lock()
-	l.stopped = true
-	l.mu.Unlock()
-}
 
 // InOrder is a ConnOption that makes the client try the given members in
 // that order, starting with the first, instead of go-zookeeper's random

@@ -48,6 +48,16 @@ func ConnectSession(t testing.TB, addr string, timeout time.Duration, opts ...Co
 // client is closed when the test ends, also when Dial fails.
 func Dial(t testing.TB, addr string, timeout time.Duration, opts ...ConnOption) (*zk.Conn, <-chan zk.Event, error) {
 	t.Helper()
+	return DialServers(t, []string{addr}, timeout, StartTimeout, opts...)
+}
+
+// DialServers connects a client to any of addrs and waits up to wait for its
+// session. Its log goes to t.Log, and it is closed when the test ends (also
+// when DialServers fails; the client is returned with the error then).
+// Options are applied before the event callback that feeds the returned
+// channel, so a zk.WithEventCallback among them has no effect.
+func DialServers(t testing.TB, addrs []string, timeout, wait time.Duration, opts ...ConnOption) (*zk.Conn, <-chan zk.Event, error) {
+	t.Helper()
 	lg := &testLogger{t: t}
 	events := make(chan zk.Event, EventBuffer)
 	all := func(c *zk.Conn) {
@@ -63,7 +73,7 @@ func Dial(t testing.TB, addr string, timeout time.Duration, opts ...ConnOption) 
 			}
 		})(c)
 	}
-	c, _, err := zk.Connect([]string{addr}, timeout, all)
+	c, _, err := zk.Connect(addrs, timeout, all)
 	if err != nil {
 		return nil, nil, fmt.Errorf("zk.Connect: %w", err)
 	}
@@ -71,7 +81,7 @@ func Dial(t testing.TB, addr string, timeout time.Duration, opts ...ConnOption) 
 		c.Close()
 		lg.stop()
 	})
-	if err := WaitSession(events, StartTimeout); err != nil {
+	if err := WaitSession(events, wait); err != nil {
 		return c, events, err
 	}
 	return c, events, nil

@@ -114,14 +114,20 @@ func runServer(args []string) int {
 }
 
 // ensemble fills in the raft group from the server.N lines. Raft ticks are a
-// twentieth of tickTime: heartbeats every tick, an election after 10 to 20
-// ticks of silence (tickTime/2 to tickTime). A leader whose process dies is
-// replaced at once: its followers see the connection reset.
+// twentieth of tickTime, and the leader heartbeats every tick. A follower
+// starts an election after 2*syncLimit to 4*syncLimit ticks of silence
+// (tickTime/2 to tickTime with the usual syncLimit=5): syncLimit is how long
+// ZooKeeper lets a follower lag, and raising it makes elections rarer on a
+// slow network. A leader whose process dies is replaced at once: its
+// followers see the connection reset. initLimit has no counterpart: a new or
+// lagging server catches up from the log or a snapshot, however long it takes.
 func ensemble(cfg *config.Config, rc *replication.RaftConfig, log *slog.Logger) {
 	rc.ID = cfg.MyID
 	rc.TickInterval = max(cfg.TickTime/20, 10*time.Millisecond)
-	rc.ElectionTicks = 10
+	rc.ElectionTicks = max(2*cfg.SyncLimit, 4)
 	rc.HeartbeatTicks = 1
+	log.Info("ensemble timing", "tick", rc.TickInterval, "electionTimeout", time.Duration(rc.ElectionTicks)*rc.TickInterval,
+		"note", "initLimit is not used: members catch up from the log or a snapshot")
 	h := fnv.New64a()
 	for _, s := range cfg.Servers {
 		rc.Members = append(rc.Members, replication.Member{ID: s.ID, Learner: s.Observer})

@@ -146,12 +146,6 @@ func TestBadRequests(t *testing.T) {
 		e.Raw(body)
 		return e.Bytes()
 	}
-	existsBody := func(p string) []byte {
-		var e zktest.Enc
-		e.String(p)
-		e.Bool(false)
-		return e.Bytes()
-	}
 	for _, tc := range []struct {
 		name string
 		req  []byte
@@ -219,4 +213,12 @@ func TestBadRequests(t *testing.T) {
 		}
 		checkAlive(t, c, tc.name)
 	}
+}
+
+// existsBody encodes an exists request for p without a watch.
+func existsBody(p string) []byte {
+	var e zktest.Enc
+	e.String(p)
+	e.Bool(false)
+	return e.Bytes()
 }

@@ -245,6 +245,11 @@ func (c *conn) handshake() (bool, error) {
 			c.log.Info("session expired or invalid password", "session", fmt.Sprintf("0x%x", req.SessionID))
 		}
 	}
+	if valid {
+		// Bound before the client can learn its session id: a second
+		// connection resuming the session must find this one to close it.
+		c.bind(resp.SessionID)
+	}
 	w := jute.NewWriter(nil)
 	off := w.BeginFrame()
 	resp.Encode(w)
@@ -257,7 +262,6 @@ func (c *conn) handshake() (bool, error) {
 	if !valid {
 		return false, nil
 	}
-	c.bind(resp.SessionID)
 	c.log.Debug("session established", "session", fmt.Sprintf("0x%x", resp.SessionID), "timeout", timeout)
 	return true, nil
 }

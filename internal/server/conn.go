@@ -238,6 +238,17 @@ func (c *conn) handshake() (bool, error) {
 		resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
 	} else {
 		valid = c.s.reopen(req.SessionID, req.Passwd)
+		if !valid {
+			// This server may not have applied the session's creation yet
+			// (it was just made through another server): catch up with the
+			// leader before calling it expired, as a ZooKeeper follower asks
+			// its leader to validate a session it does not know.
+			ctx, cancel := context.WithTimeout(c.ctx, min(timeout, 2*time.Second))
+			if c.s.repl.ReadIndex(ctx) == nil {
+				valid = c.s.reopen(req.SessionID, req.Passwd)
+			}
+			cancel()
+		}
 		if valid {
 			resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
 		} else {

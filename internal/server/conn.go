@@ -193,10 +193,17 @@ func (c *conn) handshake() (bool, error) {
 		// ZooKeeper ignores the version too; note it for the operator.
 		c.log.Info("client sent an unknown protocol version", "version", req.ProtocolVersion)
 	}
-	if z := c.s.lastZxid(); req.LastZxidSeen > z {
-		c.log.Info("refusing session: client has seen a later zxid; it must try another server",
-			"clientZxid", fmt.Sprintf("0x%x", req.LastZxidSeen), "ourZxid", fmt.Sprintf("0x%x", z))
-		return false, nil
+	if req.LastZxidSeen > c.s.lastZxid() {
+		// Behind the client: catch up with the leader if it is quick, else
+		// refuse, as ZooKeeper does, so the client tries another server.
+		ctx, cancel := context.WithTimeout(c.ctx, c.s.opts.TickTime)
+		c.s.repl.ReadIndex(ctx)
+		cancel()
+		if z := c.s.lastZxid(); req.LastZxidSeen > z {
+			c.log.Info("refusing session: client has seen a later zxid; it must try another server",
+				"clientZxid", fmt.Sprintf("0x%x", req.LastZxidSeen), "ourZxid", fmt.Sprintf("0x%x", z))
+			return false, nil
+		}
 	}
 	timeout := time.Duration(req.TimeOut) * time.Millisecond
 	timeout = min(max(timeout, c.s.opts.MinSessionTimeout), c.s.opts.MaxSessionTimeout)

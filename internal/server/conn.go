@@ -171,7 +171,7 @@ func (c *conn) handshake() (bool, error) {
 	}
 	if word := string(head); fourLetterWords[word] != nil {
 		c.cstats.received.Add(1)
-		c.s.fourLetter(word, c.nc)
+		c.s.fourLetter(word, c)
 		return false, nil
 	}
 	frame, err := jute.ReadFrame(c.br, nil, c.maxFrame())

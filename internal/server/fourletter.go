@@ -41,7 +41,8 @@ func FourLetterWordNames() []string {
 }
 
 // fourLetter answers a four-letter word on a fresh connection and closes it.
-func (s *Server) fourLetter(word string, nc net.Conn) {
+func (s *Server) fourLetter(word string, c *conn) {
+	nc := c.nc
 	nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	var b strings.Builder
 	if !s.opts.FourLetterWords[word] {
@@ -49,6 +50,9 @@ func (s *Server) fourLetter(word string, nc net.Conn) {
 	} else {
 		fourLetterWords[word](s, &b)
 	}
+	// The answer counts this connection; it is gone before the client can see
+	// the answer end, so its next word does not count it again.
+	s.forget(c)
 	io.WriteString(nc, b.String())
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.CloseWrite()

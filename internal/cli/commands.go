@@ -273,9 +273,7 @@ func (sh *shell) set(p *parsed) error {
 		return wrap(err, path)
 	}
 	if p.has("s") {
-		var b strings.Builder
-		printStat(&b, stat, sh.loc)
-		io.WriteString(sh.out, b.String())
+		sh.printStat(stat)
 	}
 	return nil
 }
@@ -295,9 +293,7 @@ func (sh *shell) stat(p *parsed) error {
 	if !ok {
 		return wrap(proto.ErrNoNode, path)
 	}
-	var b strings.Builder
-	printStat(&b, stat, sh.loc)
-	io.WriteString(sh.out, b.String())
+	sh.printStat(stat)
 	return nil
 }
 
@@ -433,9 +429,7 @@ func (sh *shell) setACL(p *parsed) error {
 		return wrap(err, path)
 	}
 	if p.has("s") {
-		var b strings.Builder
-		printStat(&b, stat, sh.loc)
-		io.WriteString(sh.out, b.String())
+		sh.printStat(stat)
 	}
 	return nil
 }
@@ -611,4 +605,11 @@ func (sh *shell) version(p *parsed) error {
 	}
 	fmt.Fprintln(sh.out, "ZooKeeper CLI version: gozk")
 	return nil
+}
+
+// printStat writes a Stat as zkCli prints it.
+func (sh *shell) printStat(stat proto.Stat) {
+	var b strings.Builder
+	printStat(&b, stat, sh.loc)
+	io.WriteString(sh.out, b.String())
 }

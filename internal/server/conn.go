@@ -564,10 +564,31 @@ func (c *conn) writeLoop() {
 			c.out.recycle(b)
 		}
 		if closing {
+			c.linger()
 			c.shutdown("session closed")
 			return
 		}
 	}
+}
+
+// lingerTimeout bounds how long a closing connection waits for its client to
+// hang up after the last reply.
+const lingerTimeout = time.Second
+
+// linger ends a connection gracefully after its last reply: it half-closes
+// (the client reads the reply, then end of stream) and discards what the
+// client still sends until it hangs up. Closing at once, with requests still
+// unread, would make the kernel reset the connection, and a reset can destroy
+// the last reply before the client reads it. The reader goroutine has stopped
+// reading by then.
+func (c *conn) linger() {
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	tc.CloseWrite()
+	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.Copy(io.Discard, c.nc)
 }
 
 // outbox is a connection's queue of encoded frames, filled by the processor and

@@ -478,8 +478,8 @@ func (a *applier) multi(m *proto.MultiRequest) (proto.Record, proto.Err) {
 		}
 		resp.Results[i] = proto.MultiResult{Type: proto.OpError, Err: e}
 	}
-	// The multi as a whole succeeds at the protocol level; keep the response.
-	a.res.Resp = resp
+	// The multi as a whole succeeds at the protocol level: the reply carries
+	// the per-operation errors.
 	return resp, proto.ErrOK
 }
 

@@ -145,10 +145,13 @@ type Manager struct {
 	mu    sync.Mutex
 	data  table
 	child table
+	fired map[Watcher]struct{} // Trigger's scratch set, reused under mu
 }
 
 // New returns an empty Manager.
-func New() *Manager { return &Manager{data: newTable(), child: newTable()} }
+func New() *Manager {
+	return &Manager{data: newTable(), child: newTable(), fired: make(map[Watcher]struct{})}
+}
 
 // AddData registers a one-shot data (or exist) watch.
 func (m *Manager) AddData(path string, w Watcher) {
@@ -258,8 +261,12 @@ func (m *Manager) Trigger(c Change, out []Event) []Event {
 	if len(m.data.byPath) == 0 && len(m.child.byPath) == 0 {
 		return out
 	}
-	fired := make(map[Watcher]struct{})
+	fired := m.fired
+	clear(fired)
 	emit := func(t proto.EventType, path string, acl []proto.ACL) {
+		if len(fired) == 0 {
+			return
+		}
 		ws := make([]Watcher, 0, len(fired))
 		for w := range fired {
 			ws = append(ws, w)

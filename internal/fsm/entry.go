@@ -12,7 +12,7 @@ import (
 // needs, so that apply is deterministic: the session, its identities for ACL
 // checks, and the proposer's wall-clock time.
 type Entry struct {
-	Op      proto.OpCode // a client write opcode, OpCreateSession, OpCloseSession or OpDeleteContainer
+	Op      proto.OpCode // a client write opcode, OpCreateSession, OpCloseSession, OpDeleteContainer or OpSetSessionTimeout
 	Session int64
 	Time    int64  // milliseconds since the Unix epoch, read by the proposer
 	Origin  uint64 // server holding the client request, for routing the result
@@ -26,12 +26,21 @@ type Entry struct {
 	Conn uint64
 	Seq  uint64
 	Auth []proto.ID
-	// Timeout and Passwd describe a new session (OpCreateSession).
+	// Timeout and Passwd describe a new session (OpCreateSession); Timeout is
+	// also a resumed session's new timeout (OpSetSessionTimeout).
 	Timeout int32
 	Passwd  []byte
 	// Req is the request record: nil for createSession and closeSession.
 	Req proto.Record
 }
+
+// OpSetSessionTimeout is gozk's own log entry, never on the wire: a client
+// resumed Session with a newly negotiated Timeout, which is the session's
+// timeout from then on. ZooKeeper keeps such a timeout in its leader's session
+// tracker only; logging it keeps it across a leader change or a restart. It
+// takes no zxid (ZooKeeper logs nothing on a resume), so clients see the same
+// zxids as from ZooKeeper.
+const OpSetSessionTimeout proto.OpCode = -1001
 
 // entryVersion tags the encoding so later versions can evolve it.
 const entryVersion = 1

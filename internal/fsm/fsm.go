@@ -87,8 +87,17 @@ func (f *FSM) nextZxid(epoch int64) int64 {
 }
 
 // Apply applies e, which the log ordered with the given epoch, and returns its
-// result. Every entry takes a zxid, failed ones too, as in ZooKeeper.
+// result. Every entry but OpSetSessionTimeout takes a zxid, failed ones too, as
+// in ZooKeeper.
 func (f *FSM) Apply(epoch int64, e *Entry) Result {
+	if e.Op == OpSetSessionTimeout {
+		// Takes no zxid (see OpSetSessionTimeout).
+		res := Result{Zxid: f.zxid, Err: proto.ErrSessionExpired}
+		if s := f.sessions[e.Session]; s != nil {
+			s.Timeout, res.Err = e.Timeout, proto.ErrOK
+		}
+		return res
+	}
 	res := Result{Zxid: f.nextZxid(epoch)}
 	a := applier{f: f, e: e, zxid: res.Zxid, res: &res}
 	if !f.inSequence(e) {

@@ -104,9 +104,13 @@ func describeEntry(e raftpb.Entry) string {
 // DescribeEntry renders one state-machine entry on one line.
 func DescribeEntry(e *fsm.Entry) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s session:0x%x %s", time.UnixMilli(e.Time).UTC().Format("2006-01-02T15:04:05.000Z"), e.Session, e.Op)
+	op := e.Op.String()
+	if e.Op == fsm.OpSetSessionTimeout {
+		op = "setSessionTimeout"
+	}
+	fmt.Fprintf(&b, "%s session:0x%x %s", time.UnixMilli(e.Time).UTC().Format("2006-01-02T15:04:05.000Z"), e.Session, op)
 	switch e.Op {
-	case proto.OpCreateSession:
+	case proto.OpCreateSession, fsm.OpSetSessionTimeout:
 		fmt.Fprintf(&b, " timeout:%dms", e.Timeout)
 	}
 	if e.Req != nil {

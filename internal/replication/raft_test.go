@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,9 @@ type counterSM struct {
 	terms   []uint64
 	leader  bool
 	notify  chan struct{}
+	// resumed records RevalidateSession's timeouts by session: sessions with
+	// a positive id are valid, others expired.
+	resumed map[int64]time.Duration
 }
 
 func newCounterSM() *counterSM { return &counterSM{notify: make(chan struct{}, 1024)} }
@@ -76,6 +80,19 @@ func (c *counterSM) LeaderChanged(_ uint64, isLeader bool) {
 }
 
 func (c *counterSM) Touched([]int64) {}
+
+func (c *counterSM) RevalidateSession(id int64, timeout time.Duration) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.leader {
+		return false, errors.New("not the leader")
+	}
+	if c.resumed == nil {
+		c.resumed = map[int64]time.Duration{}
+	}
+	c.resumed[id] = timeout
+	return id > 0, nil
+}
 
 func (c *counterSM) count() int {
 	c.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // ErrStopped is returned by a Log that has been stopped.
@@ -32,6 +33,11 @@ type Log interface {
 	// IsLeader reports whether this server may expire sessions and run the
 	// container sweeper.
 	IsLeader() bool
+	// RevalidateSession asks the member that expires sessions (the leader)
+	// whether session id may be resumed by a client that negotiated timeout,
+	// and makes that the session's timeout if so. ErrNoLeader: nobody can
+	// tell now.
+	RevalidateSession(ctx context.Context, id int64, timeout time.Duration) (bool, error)
 	// Failed is closed if the log's storage fails; from then on Propose
 	// returns ErrDiskFailed.
 	Failed() <-chan struct{}
@@ -92,6 +98,16 @@ func (l *Local) ReadIndex(ctx context.Context) error {
 	default:
 		return ctx.Err()
 	}
+}
+
+// RevalidateSession asks the state machine, if it decides on sessions: a
+// single server is its own leader.
+func (l *Local) RevalidateSession(ctx context.Context, id int64, timeout time.Duration) (bool, error) {
+	v, ok := l.sm.(SessionValidator)
+	if !ok {
+		return false, ErrNoLeader
+	}
+	return v.RevalidateSession(id, timeout)
 }
 
 // IsLeader is always true for a single server.

@@ -224,49 +224,43 @@ func (c *conn) handshake() (bool, error) {
 			c.local = true
 		}
 	}
-	if req.SessionID == 0 {
-		id := c.s.ids.Next()
-		pw := newPassword()
-		ctx, cancel := context.WithTimeout(c.ctx, timeout)
-		_, ch, err := c.s.propose(ctx, &fsm.Entry{Op: proto.OpCreateSession, Session: id, Timeout: resp.TimeOut, Passwd: pw}, nil)
-		cancel()
+	switch {
+	case req.SessionID == 0:
+		id, pw := c.s.ids.Next(), newPassword()
+		res, err := c.proposeAndWait(&fsm.Entry{Op: proto.OpCreateSession, Session: id, Timeout: resp.TimeOut, Passwd: pw}, timeout)
 		if err != nil {
 			return false, fmt.Errorf("creating session: %w", err)
 		}
-		select {
-		case <-ch:
-		case <-c.done:
-			return false, net.ErrClosed
-		case <-time.After(timeout):
-			return false, fmt.Errorf("creating session: timed out")
+		if res.Err != proto.ErrOK {
+			return false, fmt.Errorf("creating session: %v", res.Err)
 		}
 		resp.SessionID, resp.Passwd = id, pw
-	} else if c.local {
+	case c.local:
 		resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
-	} else {
-		valid = c.s.reopen(req.SessionID, req.Passwd)
-		if !valid {
-			// This server may not have applied the session's creation yet
-			// (it was just made through another server): catch up with the
-			// leader before calling it expired, as a ZooKeeper follower asks
-			// its leader to validate a session it does not know.
-			ctx, cancel := context.WithTimeout(c.ctx, min(timeout, 2*time.Second))
-			if c.s.repl.ReadIndex(ctx) == nil {
-				valid = c.s.reopen(req.SessionID, req.Passwd)
-			}
-			cancel()
+	default:
+		var err error
+		if valid, err = c.resume(req.SessionID, req.Passwd, timeout); err != nil {
+			return false, err
 		}
 		if valid {
 			resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
-		} else {
-			resp.TimeOut, resp.Passwd = 0, make([]byte, proto.PasswordLen)
-			c.log.Info("session expired or invalid password", "session", fmt.Sprintf("0x%x", req.SessionID))
 		}
 	}
 	if valid {
 		// Bound before the client can learn its session id: a second
 		// connection resuming the session must find this one to close it.
 		c.bind(resp.SessionID)
+		if _, ok := c.s.sessionInfo(resp.SessionID); !c.local && !ok {
+			// Closed between the decision and the binding, too late for
+			// sessionClosed to find this connection.
+			c.unbind()
+			valid = false
+		}
+	}
+	if !valid {
+		// ZooKeeper's answer to an expired session or a wrong password.
+		resp.SessionID, resp.TimeOut, resp.Passwd = 0, 0, make([]byte, proto.PasswordLen)
+		c.log.Info("session expired or invalid password", "session", fmt.Sprintf("0x%x", req.SessionID))
 	}
 	w := jute.NewWriter(nil)
 	off := w.BeginFrame()
@@ -294,7 +288,30 @@ func (c *conn) bind(id int64) {
 	if old != nil && old != c {
 		old.shutdown("session moved to a new connection")
 	}
-	c.s.tracker.Touch(id, time.Now())
+	c.s.touch(id, time.Now())
+}
+
+// unbind undoes bind for a session that turned out to be closed.
+func (c *conn) unbind() {
+	id := c.session.Swap(0)
+	c.s.connsMu.Lock()
+	if c.s.bySession[id] == c {
+		delete(c.s.bySession, id)
+	}
+	c.s.connsMu.Unlock()
+}
+
+// idleLimit is how long a connection may stay silent. A logged session is
+// not ended by a silent connection: as in ZooKeeper, its expiry ends it (and
+// then closes the connection), so that a client cannot keep a session alive
+// by reconnecting without ever pinging. The limit is only a backstop for a
+// connection whose session went on elsewhere. A read-only server's local
+// session lives as long as its connection.
+func (c *conn) idleLimit() time.Duration {
+	if c.local {
+		return c.timeout
+	}
+	return 2*c.timeout + 2*c.s.opts.TickTime
 }
 
 // readLoop reads requests until the connection fails (false: shut it down) or a
@@ -303,8 +320,9 @@ func (c *conn) bind(id int64) {
 func (c *conn) readLoop() bool {
 	var buf []byte
 	r := jute.NewReader(nil)
+	idle := c.idleLimit()
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+		c.nc.SetReadDeadline(time.Now().Add(idle))
 		frame, err := jute.ReadFrame(c.br, buf, c.maxFrame())
 		if err != nil {
 			c.logReadErr("request", err)

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/gozk/gozk/internal/fsm"
 	"github.com/gozk/gozk/internal/proto"
@@ -20,20 +19,6 @@ func (s *Server) sessionFor(id int64) *fsm.Session {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.fsm.Session(id)
-}
-
-// reopen validates a reconnecting session's password and refreshes its timeout.
-func (s *Server) reopen(id int64, passwd []byte) bool {
-	s.mu.RLock()
-	sess := s.fsm.Session(id)
-	s.mu.RUnlock()
-	if sess == nil || string(sess.Passwd) != string(passwd) {
-		return false
-	}
-	if s.leader.Load() && !s.tracker.Touch(id, time.Now()) {
-		s.tracker.Add(id, time.Duration(sess.Timeout)*time.Millisecond, time.Now())
-	}
-	return true
 }
 
 // read answers a read request from the in-memory state. The read, its ACL check

@@ -376,6 +376,10 @@ func (s *Server) Apply(term, index uint64, data []byte) {
 		if s.leader.Load() {
 			s.tracker.Add(e.Session, time.Duration(e.Timeout)*time.Millisecond, time.Now())
 		}
+	case fsm.OpSetSessionTimeout:
+		if s.leader.Load() && res.Err == proto.ErrOK {
+			s.tracker.SetTimeout(e.Session, time.Duration(e.Timeout)*time.Millisecond)
+		}
 	case proto.OpCloseSession:
 		s.tracker.Remove(e.Session)
 	}
@@ -402,30 +406,42 @@ func (s *Server) sessionClosed(id int64, e *fsm.Entry) {
 	c.shutdown("session expired")
 }
 
-// expireLoop proposes closeSession for sessions past their timeout, once per tick.
+// expireLoop proposes closeSession for sessions past their timeout. Session
+// deadlines fall on multiples of the tick, and the loop wakes four times a
+// tick, on multiples of a quarter tick, so a session expires within a quarter
+// tick of its deadline. Elsewhere than on the leader it reports the sessions
+// heard from instead, so the leader never expires a session active here.
 func (s *Server) expireLoop() {
 	defer s.wg.Done()
-	// Reports go out several times per tick so the leader never expires a
-	// session that is active elsewhere.
-	t := time.NewTicker(s.opts.TickTime / 4)
+	q := max(s.opts.TickTime/4, time.Millisecond)
+	t := time.NewTimer(untilMultiple(time.Now(), q))
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stopc:
 			return
-		case now := <-t.C:
-			if !s.leader.Load() {
-				s.reportTouched()
-				continue
-			}
-			for _, id := range s.tracker.Expired(now) {
-				s.log.Info("session expired", "session", fmt.Sprintf("0x%x", id))
-				if err := s.proposeInternal(&fsm.Entry{Op: proto.OpCloseSession, Session: id}); err != nil {
-					s.log.Warn("cannot propose session expiry", "session", fmt.Sprintf("0x%x", id), "err", err)
-				}
+		case <-t.C:
+		}
+		now := time.Now()
+		t.Reset(untilMultiple(now, q))
+		if !s.leader.Load() {
+			s.reportTouched()
+			continue
+		}
+		for _, id := range s.tracker.Expired(now) {
+			s.log.Info("session expired", "session", fmt.Sprintf("0x%x", id))
+			if err := s.proposeInternal(&fsm.Entry{Op: proto.OpCloseSession, Session: id}); err != nil {
+				s.log.Warn("cannot propose session expiry", "session", fmt.Sprintf("0x%x", id), "err", err)
 			}
 		}
 	}
+}
+
+// untilMultiple is the time from now to the next multiple of q since the Unix
+// epoch.
+func untilMultiple(now time.Time, q time.Duration) time.Duration {
+	ns := now.UnixNano()
+	return time.Duration((ns/int64(q)+1)*int64(q) - ns)
 }
 
 // containerLoop removes empty containers and expired TTL nodes, as ZooKeeper's

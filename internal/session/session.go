@@ -4,11 +4,27 @@
 // out, rounded up, so expiry is checked once per tick for whole buckets, as in
 // ZooKeeper's ExpiryQueue. The Tracker only decides; the caller turns expired
 // sessions into closeSession entries.
+//
+// A session whose deadline has passed is dead even before the sweep notices:
+// touching or resuming it fails, as it fails in ZooKeeper for a session that
+// is closing. Once swept it stays tracked as closing until the caller removes
+// it (its closeSession applied), and is handed out again by Expired if that
+// takes long, in case the closeSession was lost.
 package session
 
 import (
 	"sync"
 	"time"
+)
+
+// State is what the tracker knows of a session.
+type State uint8
+
+// States.
+const (
+	Unknown State = iota // not tracked
+	Live                 // tracked, before its deadline
+	Expired              // past its deadline, or closing
 )
 
 // Tracker tracks session deadlines in tick-sized buckets. It is safe for
@@ -22,7 +38,9 @@ type Tracker struct {
 
 type entry struct {
 	timeout  int64 // ms
+	last     int64 // ms of the last touch
 	deadline int64 // bucket
+	closing  bool  // handed out by Expired; deadline is then a retry time
 }
 
 // NewTracker returns a Tracker with the given tick (ZooKeeper's tickTime).
@@ -34,13 +52,12 @@ func NewTracker(tick time.Duration) *Tracker {
 	return &Tracker{tick: ms, sessions: make(map[int64]*entry), buckets: make(map[int64]map[int64]struct{})}
 }
 
-func (t *Tracker) bucketFor(nowMs, timeout int64) int64 {
-	return ((nowMs+timeout)/t.tick + 1) * t.tick
-}
+// roundUp is ZooKeeper's ExpiryQueue.roundToNextInterval: the first tick
+// boundary after t.
+func (t *Tracker) roundUp(ms int64) int64 { return (ms/t.tick + 1) * t.tick }
 
-func (t *Tracker) place(id int64, e *entry, nowMs int64) {
-	d := t.bucketFor(nowMs, e.timeout)
-	if d == e.deadline {
+func (t *Tracker) move(id int64, e *entry, deadline int64) {
+	if deadline == e.deadline {
 		return
 	}
 	if b := t.buckets[e.deadline]; b != nil {
@@ -49,16 +66,31 @@ func (t *Tracker) place(id int64, e *entry, nowMs int64) {
 			delete(t.buckets, e.deadline)
 		}
 	}
-	e.deadline = d
-	b := t.buckets[d]
+	e.deadline = deadline
+	b := t.buckets[deadline]
 	if b == nil {
 		b = make(map[int64]struct{})
-		t.buckets[d] = b
+		t.buckets[deadline] = b
 	}
 	b[id] = struct{}{}
 }
 
-// Add starts tracking a session (or refreshes it) with a timeout.
+// touchLocked records activity at nowMs on a live session.
+func (t *Tracker) touchLocked(id int64, e *entry, nowMs int64) {
+	e.last = nowMs
+	t.move(id, e, t.roundUp(nowMs+e.timeout))
+}
+
+// state is what a session looks like at nowMs.
+func (e *entry) state(nowMs int64) State {
+	if e.closing || e.deadline <= nowMs {
+		return Expired
+	}
+	return Live
+}
+
+// Add starts tracking a session with a fresh deadline (a new session, or every
+// session when this server becomes the leader).
 func (t *Tracker) Add(id int64, timeout time.Duration, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -67,20 +99,54 @@ func (t *Tracker) Add(id int64, timeout time.Duration, now time.Time) {
 		e = &entry{}
 		t.sessions[id] = e
 	}
-	e.timeout = timeout.Milliseconds()
-	t.place(id, e, now.UnixMilli())
+	e.timeout, e.closing = timeout.Milliseconds(), false
+	t.touchLocked(id, e, now.UnixMilli())
 }
 
-// Touch records activity on a session and reports whether it is tracked.
+// Touch records activity on a live session and reports whether it was live:
+// an unknown, closing or overdue session is not revived.
 func (t *Tracker) Touch(id int64, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.sessions[id]
-	if e == nil {
+	ms := now.UnixMilli()
+	if e == nil || e.state(ms) != Live {
 		return false
 	}
-	t.place(id, e, now.UnixMilli())
+	t.touchLocked(id, e, ms)
 	return true
+}
+
+// Resume is a client resuming a session with a newly negotiated timeout: a
+// live session is touched and keeps that timeout from now on (ZooKeeper's
+// touchSession with the connection's timeout). It returns the session's state
+// before the call; nothing changes unless it was Live.
+func (t *Tracker) Resume(id int64, timeout time.Duration, now time.Time) State {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.sessions[id]
+	if e == nil {
+		return Unknown
+	}
+	ms := now.UnixMilli()
+	st := e.state(ms)
+	if st == Live {
+		e.timeout = timeout.Milliseconds()
+		t.touchLocked(id, e, ms)
+	}
+	return st
+}
+
+// SetTimeout changes a live session's timeout, counted from its last activity.
+func (t *Tracker) SetTimeout(id int64, timeout time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.sessions[id]
+	if e == nil || e.closing {
+		return
+	}
+	e.timeout = timeout.Milliseconds()
+	t.move(id, e, t.roundUp(e.last+e.timeout))
 }
 
 // Remove stops tracking a session.
@@ -100,8 +166,13 @@ func (t *Tracker) Remove(id int64) {
 	}
 }
 
-// Expired returns the sessions whose deadline is at or before now and stops
-// tracking them.
+// closeRetry is how many ticks a closing session waits before Expired hands
+// it out again.
+const closeRetry = 2
+
+// Expired returns the sessions whose deadline is at or before now, and closing
+// sessions whose close has not been seen for closeRetry ticks. They stay
+// tracked, as closing, until Remove.
 func (t *Tracker) Expired(now time.Time) []int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -113,9 +184,13 @@ func (t *Tracker) Expired(now time.Time) []int64 {
 		}
 		for id := range b {
 			out = append(out, id)
-			delete(t.sessions, id)
 		}
-		delete(t.buckets, d)
+	}
+	retry := t.roundUp(ms + closeRetry*t.tick)
+	for _, id := range out {
+		e := t.sessions[id]
+		e.closing = true
+		t.move(id, e, retry)
 	}
 	return out
 }
@@ -128,7 +203,7 @@ func (t *Tracker) Reset() {
 	t.buckets = make(map[int64]map[int64]struct{})
 }
 
-// Len returns the number of tracked sessions.
+// Len returns the number of tracked sessions, closing ones included.
 func (t *Tracker) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -1,0 +1,126 @@
+package replication
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrNoLeader is returned by a request that only the leader can answer while
+// no leader is known, or when the member asked is no longer the leader.
+var ErrNoLeader = errors.New("replication: no leader")
+
+// SessionValidator decides, where sessions are expired, whether a client may
+// resume a session, and makes the resuming connection's timeout the session's
+// (ZooKeeper's touchSession on the leader, asked by a follower's REVALIDATE).
+// An error means it cannot tell (it is not, or not yet, the leader).
+type SessionValidator interface {
+	RevalidateSession(id int64, timeout time.Duration) (bool, error)
+}
+
+// Revalidation messages: a follower asks the leader (kindRevalidate: request
+// id, session id, timeout in ms; 20 bytes), the leader answers
+// (kindRevalidated: request id, then revalidInvalid, revalidValid or
+// revalidNotLeader; 9 bytes).
+const (
+	revalidInvalid   byte = 0
+	revalidValid     byte = 1
+	revalidNotLeader byte = 2
+)
+
+// revalidations are a follower's questions waiting for the leader's answer.
+type revalidations struct {
+	mu    sync.Mutex
+	waits map[uint64]chan byte
+	seq   atomic.Uint64
+}
+
+// RevalidateSession asks the leader whether session id may be resumed with
+// timeout. On the leader it asks the state machine directly.
+func (r *Raft) RevalidateSession(ctx context.Context, id int64, timeout time.Duration) (bool, error) {
+	l := r.leader.Load()
+	if l == 0 {
+		return false, ErrNoLeader
+	}
+	if l == r.cfg.ID || r.net == nil {
+		return r.sm.RevalidateSession(id, timeout)
+	}
+	rv := &r.reval
+	req := rv.seq.Add(1)
+	ch := make(chan byte, 1)
+	rv.mu.Lock()
+	if rv.waits == nil {
+		rv.waits = make(map[uint64]chan byte)
+	}
+	rv.waits[req] = ch
+	rv.mu.Unlock()
+	defer func() {
+		rv.mu.Lock()
+		delete(rv.waits, req)
+		rv.mu.Unlock()
+	}()
+	var b [20]byte
+	binary.BigEndian.PutUint64(b[0:], req)
+	binary.BigEndian.PutUint64(b[8:], uint64(id))
+	binary.BigEndian.PutUint32(b[16:], uint32(timeout.Milliseconds()))
+	if !r.net.Send(l, kindRevalidate, b[:]) {
+		return false, ErrNoLeader
+	}
+	select {
+	case v := <-ch:
+		if v == revalidNotLeader {
+			return false, ErrNoLeader
+		}
+		return v == revalidValid, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-r.stopc:
+		return false, ErrStopped
+	}
+}
+
+// answerRevalidate runs on the leader for a follower's question. The state
+// machine may have to catch up to decide, so it runs off the transport's
+// goroutine.
+func (r *Raft) answerRevalidate(from uint64, payload []byte) {
+	if len(payload) != 20 {
+		return
+	}
+	req := payload[:8]
+	id := int64(binary.BigEndian.Uint64(payload[8:]))
+	timeout := time.Duration(binary.BigEndian.Uint32(payload[16:])) * time.Millisecond
+	go func() {
+		v := revalidNotLeader
+		if r.IsLeader() {
+			switch ok, err := r.sm.RevalidateSession(id, timeout); {
+			case err != nil:
+			case ok:
+				v = revalidValid
+			default:
+				v = revalidInvalid
+			}
+		}
+		r.net.Send(from, kindRevalidated, append(append(make([]byte, 0, 9), req...), v))
+	}()
+}
+
+// revalidated delivers the leader's answer to the waiting question.
+func (r *Raft) revalidated(payload []byte) {
+	if len(payload) != 9 {
+		return
+	}
+	req := binary.BigEndian.Uint64(payload)
+	rv := &r.reval
+	rv.mu.Lock()
+	ch := rv.waits[req]
+	rv.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- payload[8]:
+		default:
+		}
+	}
+}

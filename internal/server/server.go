@@ -400,7 +400,7 @@ func (s *Server) sessionClosed(id int64, e *fsm.Entry) {
 	if c == nil {
 		return
 	}
-	if e.Op == proto.OpCloseSession && e.Origin == s.opts.ID && c.closingReq.Load() == e.ReqID {
+	if e.Op == proto.OpCloseSession && e.Origin == s.opts.ID && e.ReqID != 0 && c.closingReq.Load() == e.ReqID {
 		return
 	}
 	c.shutdown("session expired")

@@ -314,7 +314,7 @@ func TestClusterLearnerNeverCounts(t *testing.T) {
 	if n := c.members[l].sm.count(); n != 1 {
 		t.Fatalf("committed without a voting quorum (%d entries)", n)
 	}
-	if !c.members[2].r.IsLearner() {
+	if !c.members[2].r.Status().Learner {
 		t.Fatal("learner does not know it is one")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gozk/gozk/internal/replication/snap"
 	"github.com/gozk/gozk/internal/replication/transport"
 	"github.com/gozk/gozk/internal/replication/wal"
+	"github.com/gozk/gozk/internal/wait"
 )
 
 // ErrDiskFailed is returned by Propose once the log could not be persisted: the
@@ -129,14 +130,12 @@ type Raft struct {
 	confState            raftpb.ConfState
 	snapDone             chan snapResult
 
-	appliedMu   sync.Mutex
-	appliedCond *sync.Cond
-	appliedPub  uint64 // applied index published to ReadIndex waiters
+	appliedIndex wait.Index // applied index published to ReadIndex waiters
 
-	reval revalidations
+	reval          revalidations
+	followerCounts atomic.Pointer[[4]int] // see countFollowers
 
-	readMu    sync.Mutex
-	readWaits map[uint64]chan uint64
+	readWaits wait.Registry[uint64] // ReadIndex calls by request id
 	readSeq   atomic.Uint64
 
 	// replayed is closed once the entries committed before start-up are
@@ -184,15 +183,13 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 	}
 	r := &Raft{
 		cfg: cfg, log: cfg.Logger, sm: sm,
-		storage:   raft.NewMemoryStorage(),
-		failedc:   make(chan struct{}),
-		snapDone:  make(chan snapResult, 1),
-		readWaits: make(map[uint64]chan uint64),
-		replayed:  make(chan struct{}),
-		stopc:     make(chan struct{}),
-		done:      make(chan struct{}),
+		storage:  raft.NewMemoryStorage(),
+		failedc:  make(chan struct{}),
+		snapDone: make(chan snapResult, 1),
+		replayed: make(chan struct{}),
+		stopc:    make(chan struct{}),
+		done:     make(chan struct{}),
 	}
-	r.appliedCond = sync.NewCond(&r.appliedMu)
 	var err error
 	if r.snaps, err = snap.New(cfg.SnapDir, snap.Options{Logger: cfg.Logger, NoSync: cfg.NoSync}); err != nil {
 		return nil, fmt.Errorf("replication: snapshot store: %w", err)
@@ -251,45 +248,12 @@ func (r *Raft) Propose(ctx context.Context, data []byte) error {
 // IsLeader reports whether this member is the raft leader.
 func (r *Raft) IsLeader() bool { return r.leader.Load() == r.cfg.ID }
 
-// Leader returns the known leader's id, 0 if none.
-func (r *Raft) Leader() uint64 { return r.leader.Load() }
-
 // Step hands a message from a peer to the raft node.
 func (r *Raft) Step(ctx context.Context, m raftpb.Message) error { return r.node.Step(ctx, m) }
 
 func (r *Raft) noteMembership() {
 	r.learner.Store(slices.Contains(r.confState.Learners, r.cfg.ID))
 	r.voters.Store(int64(len(r.confState.Voters)))
-}
-
-// Voters returns the number of voting members (ZooKeeper's quorum size).
-func (r *Raft) Voters() int { return int(r.voters.Load()) }
-
-// IsLearner reports whether this member is a non-voting learner (an observer).
-func (r *Raft) IsLearner() bool { return r.learner.Load() }
-
-// Followers returns, on the leader, the number of learners (followers and
-// observers), of voting followers, of voting followers that have every
-// committed entry, and of observers that have.
-func (r *Raft) Followers() (learners, followers, synced, syncedObservers int) {
-	st := r.node.Status()
-	for id, pr := range st.Progress {
-		if id == r.cfg.ID {
-			continue
-		}
-		learners++
-		upToDate := pr.Match >= st.Commit
-		switch {
-		case pr.IsLearner && upToDate:
-			syncedObservers++
-		case !pr.IsLearner:
-			followers++
-			if upToDate {
-				synced++
-			}
-		}
-	}
-	return learners, followers, synced, syncedObservers
 }
 
 // Stop stops the node and closes the log.

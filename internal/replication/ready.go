@@ -23,6 +23,7 @@ func (r *Raft) run() {
 			r.node.Tick()
 			r.maybeCampaign()
 			r.checkLeaderSilence()
+			r.countFollowers()
 			if ticks++; ticks%reportEvery == 0 {
 				r.reportLastIndex()
 			}
@@ -136,9 +137,6 @@ func (r *Raft) apply(ents []raftpb.Entry) error {
 	return nil
 }
 
-// Replayed is closed once the entries committed before start-up are applied.
-func (r *Raft) Replayed() <-chan struct{} { return r.replayed }
-
 func (r *Raft) publishApplied(i uint64) {
 	if i >= r.startCommit {
 		select {
@@ -147,8 +145,5 @@ func (r *Raft) publishApplied(i uint64) {
 			close(r.replayed)
 		}
 	}
-	r.appliedMu.Lock()
-	r.appliedPub = i
-	r.appliedMu.Unlock()
-	r.appliedCond.Broadcast()
+	r.appliedIndex.Advance(i)
 }

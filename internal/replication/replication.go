@@ -30,9 +30,11 @@ type Log interface {
 	// ReadIndex returns once every entry committed before the call has been
 	// applied locally (ZooKeeper's sync).
 	ReadIndex(ctx context.Context) error
-	// IsLeader reports whether this server may expire sessions and run the
-	// container sweeper.
-	IsLeader() bool
+	// Status reports on this member and, on the leader, its followers.
+	Status() Status
+	// ReportSessions tells the leader of client activity on these sessions
+	// here (a no-op on the leader).
+	ReportSessions(ids []int64)
 	// RevalidateSession asks the member that expires sessions (the leader)
 	// whether session id may be resumed by a client that negotiated timeout,
 	// and makes that the session's timeout if so. ErrNoLeader: nobody can
@@ -110,8 +112,14 @@ func (l *Local) RevalidateSession(ctx context.Context, id int64, timeout time.Du
 	return v.RevalidateSession(id, timeout)
 }
 
-// IsLeader is always true for a single server.
-func (l *Local) IsLeader() bool { return true }
+// Status reports a single server that leads itself.
+func (l *Local) Status() Status {
+	return Status{ID: 1, Leader: 1, IsLeader: true, Voters: 1, Replayed: true}
+}
+
+// ReportSessions has no one to report to: a single server expires sessions
+// itself.
+func (l *Local) ReportSessions([]int64) {}
 
 // Failed never fires: Local has no storage.
 func (l *Local) Failed() <-chan struct{} { return nil }

@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gozk/gozk/internal/wait"
 )
 
 // ErrNoLeader is returned by a request that only the leader can answer while
@@ -33,8 +34,7 @@ const (
 
 // revalidations are a follower's questions waiting for the leader's answer.
 type revalidations struct {
-	mu    sync.Mutex
-	waits map[uint64]chan byte
+	waits wait.Registry[byte]
 	seq   atomic.Uint64
 }
 
@@ -50,18 +50,8 @@ func (r *Raft) RevalidateSession(ctx context.Context, id int64, timeout time.Dur
 	}
 	rv := &r.reval
 	req := rv.seq.Add(1)
-	ch := make(chan byte, 1)
-	rv.mu.Lock()
-	if rv.waits == nil {
-		rv.waits = make(map[uint64]chan byte)
-	}
-	rv.waits[req] = ch
-	rv.mu.Unlock()
-	defer func() {
-		rv.mu.Lock()
-		delete(rv.waits, req)
-		rv.mu.Unlock()
-	}()
+	ch := rv.waits.Register(req)
+	defer rv.waits.Cancel(req)
 	var b [20]byte
 	binary.BigEndian.PutUint64(b[0:], req)
 	binary.BigEndian.PutUint64(b[8:], uint64(id))
@@ -112,15 +102,5 @@ func (r *Raft) revalidated(payload []byte) {
 	if len(payload) != 9 {
 		return
 	}
-	req := binary.BigEndian.Uint64(payload)
-	rv := &r.reval
-	rv.mu.Lock()
-	ch := rv.waits[req]
-	rv.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- payload[8]:
-		default:
-		}
-	}
+	r.reval.waits.Trigger(binary.BigEndian.Uint64(payload), payload[8])
 }

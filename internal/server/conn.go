@@ -39,7 +39,7 @@ type item struct {
 	hdr    proto.RequestHeader
 	req    proto.Record
 	auth   []proto.ID
-	result chan fsm.Result
+	result <-chan fsm.Result
 	err    proto.Err // kindReply
 	close  bool      // close the connection after this reply
 	start  time.Time

@@ -67,7 +67,7 @@ func (s *Server) mode() string {
 	if s.leader.Load() {
 		return "leader"
 	}
-	if l, ok := s.repl.(interface{ IsLearner() bool }); ok && l.IsLearner() {
+	if s.repl.Status().Learner {
 		return "observer"
 	}
 	return "follower"
@@ -396,33 +396,31 @@ func (s *Server) cmdMntr(w io.Writer) {
 		{"zk_local_sessions", 0},
 		{"zk_heap_alloc_bytes", ms.HeapAlloc},
 	}
-	if v, ok := s.repl.(interface{ Voters() int }); ok && s.opts.ID != 0 {
+	st := s.repl.Status()
+	if s.opts.ID != 0 {
 		kv = append(kv, struct {
 			k string
 			v any
-		}{"zk_quorum_size", v.Voters()})
+		}{"zk_quorum_size", st.Voters})
 	}
-	if f, ok := s.repl.(interface {
-		Followers() (learners, followers, synced, syncedObservers int)
-	}); ok && s.leader.Load() {
-		learners, followers, synced, syncedObs := f.Followers()
+	if st.IsLeader && s.leader.Load() {
 		kv = append(kv, []struct {
 			k string
 			v any
 		}{
-			{"zk_learners", learners},
-			{"zk_followers", followers},
-			{"zk_synced_followers", synced},
+			{"zk_learners", st.Learners},
+			{"zk_followers", st.Followers},
+			{"zk_synced_followers", st.SyncedFollowers},
 			{"zk_synced_non_voting_followers", 0},
-			{"zk_synced_observers", syncedObs},
+			{"zk_synced_observers", st.SyncedObservers},
 			{"zk_pending_syncs", 0},
 		}...)
 	}
-	if o, ok := s.repl.(interface{ Leader() uint64 }); ok && s.mode() == "observer" {
+	if s.opts.ID != 0 && st.Learner {
 		kv = append(kv, struct {
 			k string
 			v any
-		}{"zk_observer_master_id", o.Leader()})
+		}{"zk_observer_master_id", st.Leader})
 	}
 	for _, e := range kv {
 		fmt.Fprintf(w, "%s\t%v\n", e.k, e.v)

@@ -32,6 +32,7 @@ import (
 	"github.com/gozk/gozk/internal/proto"
 	"github.com/gozk/gozk/internal/replication"
 	"github.com/gozk/gozk/internal/session"
+	"github.com/gozk/gozk/internal/wait"
 	"github.com/gozk/gozk/internal/watch"
 )
 
@@ -117,7 +118,7 @@ type Server struct {
 
 	tracker *session.Tracker
 	ids     *session.IDs
-	waits   waits
+	waits   wait.Registry[fsm.Result] // writes of this server's clients, by request id
 	reqIDs  atomic.Uint64
 
 	connsMu   sync.RWMutex
@@ -151,7 +152,6 @@ func New(opts Options) (*Server, error) {
 		stopc:     make(chan struct{}),
 		started:   time.Now(),
 	}
-	s.waits.m = make(map[uint64]chan fsm.Result)
 	// Request ids must not repeat across restarts: entries of an earlier run
 	// are applied again at start-up and must not complete new requests.
 	s.reqIDs.Store(uint64(time.Now().UnixNano()))
@@ -285,50 +285,20 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// waits routes apply results to the requests waiting for them.
-type waits struct {
-	mu sync.Mutex
-	m  map[uint64]chan fsm.Result
-}
-
-func (w *waits) register(id uint64) chan fsm.Result {
-	ch := make(chan fsm.Result, 1)
-	w.mu.Lock()
-	w.m[id] = ch
-	w.mu.Unlock()
-	return ch
-}
-
-func (w *waits) cancel(id uint64) {
-	w.mu.Lock()
-	delete(w.m, id)
-	w.mu.Unlock()
-}
-
-func (w *waits) trigger(id uint64, r fsm.Result) {
-	w.mu.Lock()
-	ch := w.m[id]
-	delete(w.m, id)
-	w.mu.Unlock()
-	if ch != nil {
-		ch <- r
-	}
-}
-
 // propose builds and submits an entry, returning the channel its result arrives
 // on. before, if not nil, runs with the request id before the entry can apply.
 // Raft holds a proposal while no leader is known; ctx (the connection's) bounds
 // that wait, so a proposal of a closed connection is never submitted late.
-func (s *Server) propose(ctx context.Context, e *fsm.Entry, before func(reqID uint64)) (uint64, chan fsm.Result, error) {
+func (s *Server) propose(ctx context.Context, e *fsm.Entry, before func(reqID uint64)) (uint64, <-chan fsm.Result, error) {
 	e.Origin = s.opts.ID
 	e.ReqID = s.reqIDs.Add(1)
 	e.Time = time.Now().UnixMilli()
 	if before != nil {
 		before(e.ReqID)
 	}
-	ch := s.waits.register(e.ReqID)
+	ch := s.waits.Register(e.ReqID)
 	if err := s.repl.Propose(ctx, e.Marshal()); err != nil {
-		s.waits.cancel(e.ReqID)
+		s.waits.Cancel(e.ReqID)
 		return 0, nil, err
 	}
 	return e.ReqID, ch, nil
@@ -387,7 +357,7 @@ func (s *Server) Apply(term, index uint64, data []byte) {
 		s.sessionClosed(id, e)
 	}
 	if e.Origin == s.opts.ID && e.ReqID != 0 {
-		s.waits.trigger(e.ReqID, res)
+		s.waits.Trigger(e.ReqID, res)
 	}
 }
 
@@ -527,14 +497,7 @@ func (s *Server) serving() bool {
 	if s.leaderID.Load() == 0 {
 		return false
 	}
-	if r, ok := s.repl.(interface{ Replayed() <-chan struct{} }); ok {
-		select {
-		case <-r.Replayed():
-		default:
-			return false
-		}
-	}
-	return true
+	return s.repl.Status().Replayed
 }
 
 // waitServing waits up to d for the server to serve, so that a client arriving
@@ -583,8 +546,7 @@ func (s *Server) Touched(ids []int64) {
 
 // reportTouched sends the sessions heard from since the last tick to the leader.
 func (s *Server) reportTouched() {
-	r, ok := s.repl.(interface{ ReportSessions([]int64) })
-	if !ok || s.leader.Load() {
+	if s.leader.Load() {
 		return
 	}
 	s.touchedMu.Lock()
@@ -598,7 +560,7 @@ func (s *Server) reportTouched() {
 	}
 	clear(s.touched)
 	s.touchedMu.Unlock()
-	r.ReportSessions(ids)
+	s.repl.ReportSessions(ids)
 }
 
 func (s *Server) trackAllSessions() {

@@ -251,26 +251,20 @@ func hasNUL(path string) bool {
 	return false
 }
 
+// create applies a create outside a multi; see createPlan for how the opcode
+// and the flags decide the outcome.
 func (a *applier) create(op proto.OpCode, r *proto.CreateRequest) (MultiOpResult, proto.Err) {
+	return a.createPlanned(planCreate(op, r.Flags, r.TTL, false, a.f.tree.Extended()), r)
+}
+
+// createPlanned applies a create as planned, with ZooKeeper's checks in
+// ZooKeeper's order.
+func (a *applier) createPlanned(p createPlan, r *proto.CreateRequest) (MultiOpResult, proto.Err) {
 	t := a.f.tree
-	mode := r.Flags
-	if !mode.Valid() {
-		return MultiOpResult{}, proto.ErrBadArguments
+	if p.err != proto.ErrOK {
+		return MultiOpResult{}, p.err
 	}
-	ttl := int64(-1)
-	if op == proto.OpCreateTTL {
-		ttl = r.TTL
-	}
-	if mode.TTL() && !t.Extended() {
-		return MultiOpResult{}, proto.ErrUnimplemented
-	}
-	if mode.TTL() {
-		if ttl <= 0 || ttl > tree.MaxTTL {
-			return MultiOpResult{}, proto.ErrBadArguments
-		}
-	} else if ttl >= 0 {
-		return MultiOpResult{}, proto.ErrBadArguments
-	}
+	mode := p.mode
 	path := r.Path
 	slash := lastSlash(path)
 	if slash < 0 || hasNUL(path) {
@@ -303,17 +297,12 @@ func (a *applier) create(op proto.OpCode, r *proto.CreateRequest) (MultiOpResult
 	if t.Kind(parent) == tree.Ephemeral {
 		return MultiOpResult{}, proto.ErrNoChildrenForEphemerals
 	}
-	var owner int64
-	switch {
-	case op == proto.OpCreateContainer:
-		owner = tree.ContainerOwner
-	case op == proto.OpCreateTTL:
-		owner = tree.TTLOwner(ttl)
-	case mode.Ephemeral():
-		owner = a.e.Session
-	}
-	if owner == a.e.Session && owner != 0 && a.f.sessions[owner] == nil {
+	owner := p.owner(a.e.Session)
+	if p.kind == tree.Ephemeral && owner != 0 && a.f.sessions[owner] == nil {
 		return MultiOpResult{}, proto.ErrSessionExpired
+	}
+	if p.lateErr != proto.ErrOK {
+		return MultiOpResult{}, p.lateErr
 	}
 	n := &tree.Node{
 		Data: r.Data, ACL: acls,
@@ -330,7 +319,7 @@ func (a *applier) create(op proto.OpCode, r *proto.CreateRequest) (MultiOpResult
 	a.change(proto.EventNodeCreated, path, n, parent)
 	st := n.Stat()
 	a.quotaAfterCreate(path, n.Data)
-	return MultiOpResult{Op: op, Path: path, Stat: st}, proto.ErrOK
+	return MultiOpResult{Op: p.result, Path: path, Stat: st}, proto.ErrOK
 }
 
 func isSpecial(path string) bool {
@@ -456,7 +445,10 @@ func (a *applier) check(r *proto.PathVersionRequest) (MultiOpResult, proto.Err) 
 // multi applies every operation or none. On failure the results are OK (0) for
 // the operations before the failing one, its error, and RUNTIMEINCONSISTENCY for
 // those after it, each as an error result, exactly as ZooKeeper reports them; the
-// reply header itself carries no error.
+// reply header itself carries no error. The one exception is a create whose
+// flags ask for a TTL in a record without one (see createPlan): reached before
+// any operation failed, it fails the whole request with MARSHALLINGERROR in
+// the reply header and no results.
 func (a *applier) multi(m *proto.MultiRequest) (proto.Record, proto.Err) {
 	resp := &proto.MultiResponse{Results: make([]proto.MultiResult, len(m.Ops))}
 	failed := -1
@@ -466,12 +458,16 @@ func (a *applier) multi(m *proto.MultiRequest) (proto.Record, proto.Err) {
 	}
 	for i := 0; failed < 0 && i < len(m.Ops); i++ {
 		op := m.Ops[i]
-		r, e := a.op(op.Type, op.Req)
+		r, e, whole := a.multiOp(op)
+		if whole {
+			a.rollback()
+			return nil, e
+		}
 		if e != proto.ErrOK {
 			failed, failErr = i, e
 			break
 		}
-		resp.Results[i] = proto.MultiResult{Type: op.Type, Path: r.Path, Stat: r.Stat}
+		resp.Results[i] = proto.MultiResult{Type: r.Op, Path: r.Path, Stat: r.Stat}
 	}
 	if failed < 0 {
 		return resp, proto.ErrOK
@@ -490,6 +486,24 @@ func (a *applier) multi(m *proto.MultiRequest) (proto.Record, proto.Err) {
 	// The multi as a whole succeeds at the protocol level: the reply carries
 	// the per-operation errors.
 	return resp, proto.ErrOK
+}
+
+// multiOp applies one operation of a multi. A create is planned as inside a
+// multi (its type and result follow its flags); whole reports an error that
+// fails the whole multi. The result's Op is the type its result takes.
+func (a *applier) multiOp(op proto.MultiOp) (r MultiOpResult, e proto.Err, whole bool) {
+	if isCreate(op.Type) {
+		req := op.Req.(*proto.CreateRequest)
+		p := planCreate(op.Type, req.Flags, req.TTL, true, a.f.tree.Extended())
+		if p.whole {
+			return MultiOpResult{}, p.err, true
+		}
+		r, e = a.createPlanned(p, req)
+		return r, e, false
+	}
+	r, e = a.op(op.Type, op.Req)
+	r.Op = op.Type
+	return r, e, false
 }
 
 // closeSession deletes the session's ephemerals (in path order) and forgets it.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gozk/gozk/internal/config"
+	"github.com/gozk/gozk/internal/replica"
 	"github.com/gozk/gozk/internal/replication"
 	"github.com/gozk/gozk/internal/replication/transport"
 	"github.com/gozk/gozk/internal/server"
@@ -69,7 +70,18 @@ func runServer(args []string) int {
 		serverID = cfg.MyID
 		ensemble(cfg, raftCfg, log)
 	}
-	srv, err := server.New(server.Options{
+	rep := replica.New(replica.Options{
+		ID:            serverID,
+		ExtendedTypes: cfg.ExtendedTypesEnabled,
+		TickTime:      cfg.TickTime,
+		Logger:        log,
+	})
+	raftLog, err := replication.StartRaft(*raftCfg, rep)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gozk server: %v\n", err)
+		return 1
+	}
+	srv := server.New(server.Options{
 		ID:                     serverID,
 		Addr:                   cfg.ClientAddr(),
 		TickTime:               cfg.TickTime,
@@ -78,7 +90,6 @@ func runServer(args []string) int {
 		MaxClientCnxns:         cfg.MaxClientCnxns,
 		MaxBuffer:              cfg.JuteMaxBuffer,
 		FourLetterWords:        cfg.FourLetterWords,
-		ExtendedTypes:          cfg.ExtendedTypesEnabled,
 		ContainerCheckInterval: cfg.ContainerCheckInterval,
 		ContainerMaxPerMinute:  cfg.ContainerMaxPerMinute,
 		SuperDigest:            cfg.SuperDigest,
@@ -88,12 +99,7 @@ func runServer(args []string) int {
 		DataLogDir:             cfg.LogDir(),
 		ConfigDump:             configDump(cfg),
 		Logger:                 log,
-		Raft:                   raftCfg,
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "gozk server: %v\n", err)
-		return 1
-	}
+	}, rep, raftLog)
 	if err := srv.Listen(); err != nil {
 		fmt.Fprintf(os.Stderr, "gozk server: %v\n", err)
 		return 1

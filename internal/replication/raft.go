@@ -45,9 +45,7 @@ type DurableStateMachine interface {
 	BeginSnapshot() Snapshotter
 	// Restore replaces the whole state with a snapshot's payload.
 	Restore(payload []byte) error
-	// LeaderChanged is called on the apply goroutine when the known leader
-	// changes (0: none known).
-	LeaderChanged(leader uint64, isLeader bool)
+	LeaderObserver
 	// Touched tells the leader's state machine that a follower heard from
 	// these sessions.
 	Touched(ids []int64)

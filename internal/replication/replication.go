@@ -21,6 +21,12 @@ type StateMachine interface {
 	Apply(term, index uint64, data []byte)
 }
 
+// LeaderObserver is told, on the apply goroutine, when the known leader
+// changes (0: none known).
+type LeaderObserver interface {
+	LeaderChanged(leader uint64, isLeader bool)
+}
+
 // Log is the replication seam the server uses.
 type Log interface {
 	// Propose submits an entry. The result is learned when the state machine
@@ -67,6 +73,10 @@ func NewLocal(sm StateMachine) *Local {
 
 func (l *Local) run() {
 	defer close(l.done)
+	if o, ok := l.sm.(LeaderObserver); ok {
+		// A single server leads itself from the start.
+		o.LeaderChanged(1, true)
+	}
 	for {
 		select {
 		case <-l.stopc:

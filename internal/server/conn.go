@@ -20,10 +20,6 @@ import (
 	"github.com/gozk/gozk/internal/replication"
 )
 
-// maxQueuedBytes bounds a connection's unsent output; a client that reads
-// slower than its events and replies arrive is disconnected.
-const maxQueuedBytes = 64 << 20
-
 type itemKind uint8
 
 const (
@@ -161,146 +157,6 @@ func (c *conn) logReadErr(stage string, err error) {
 // longer frame ("Len error").
 func (c *conn) maxFrame() int { return c.s.opts.MaxBuffer }
 
-// handshake reads the first frame: a four-letter word or a ConnectRequest. It
-// reports whether the connection goes on to serve requests.
-func (c *conn) handshake() (bool, error) {
-	c.nc.SetReadDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
-	head, err := c.br.Peek(4)
-	if err != nil {
-		return false, err
-	}
-	if word := string(head); fourLetterWords[word] != nil {
-		c.cstats.received.Add(1)
-		c.s.fourLetter(word, c)
-		return false, nil
-	}
-	frame, err := jute.ReadFrame(c.br, nil, c.maxFrame())
-	if err != nil {
-		return false, err
-	}
-	c.s.stats.received.Add(1)
-	if !c.s.waitServing(c.s.opts.TickTime) {
-		c.log.Info("refusing connection: no leader (LOOKING)")
-		return false, nil
-	}
-	var req proto.ConnectRequest
-	r := jute.NewReader(frame)
-	req.Decode(r)
-	if err := r.Err(); err != nil {
-		return false, fmt.Errorf("malformed ConnectRequest: %w", err)
-	}
-	if req.ProtocolVersion != proto.ProtocolVersion {
-		// ZooKeeper ignores the version too; note it for the operator.
-		c.log.Info("client sent an unknown protocol version", "version", req.ProtocolVersion)
-	}
-	if req.LastZxidSeen > c.s.lastZxid() {
-		// Behind the client: catch up with the leader if it is quick, else
-		// refuse, as ZooKeeper does, so the client tries another server.
-		ctx, cancel := context.WithTimeout(c.ctx, c.s.opts.TickTime)
-		c.s.repl.ReadIndex(ctx)
-		cancel()
-		if z := c.s.lastZxid(); req.LastZxidSeen > z {
-			c.log.Info("refusing session: client has seen a later zxid; it must try another server",
-				"clientZxid", fmt.Sprintf("0x%x", req.LastZxidSeen), "ourZxid", fmt.Sprintf("0x%x", z))
-			return false, nil
-		}
-	}
-	timeout := time.Duration(req.TimeOut) * time.Millisecond
-	timeout = min(max(timeout, c.s.opts.MinSessionTimeout), c.s.opts.MaxSessionTimeout)
-	c.timeout = timeout
-	resp := proto.ConnectResponse{HasReadOnly: req.HasReadOnly, TimeOut: int32(timeout.Milliseconds())}
-	valid := true
-	if c.s.readOnly() {
-		// A server whose log failed serves reads only. As a read-only
-		// ZooKeeper server, it refuses clients that do not accept one, and
-		// gives those that do a local session that is never logged.
-		if !req.ReadOnly {
-			c.log.Info("refusing a client that does not accept a read-only server")
-			return false, nil
-		}
-		resp.ReadOnly = true
-		if req.SessionID == 0 || c.s.sessionFor(req.SessionID) == nil {
-			req.SessionID, req.Passwd = c.s.ids.Next(), newPassword()
-			c.local = true
-		}
-	}
-	switch {
-	case req.SessionID == 0:
-		id, pw := c.s.ids.Next(), newPassword()
-		res, err := c.proposeAndWait(&fsm.Entry{Op: proto.OpCreateSession, Session: id, Timeout: resp.TimeOut, Passwd: pw}, timeout)
-		if err != nil {
-			return false, fmt.Errorf("creating session: %w", err)
-		}
-		if res.Err != proto.ErrOK {
-			return false, fmt.Errorf("creating session: %v", res.Err)
-		}
-		resp.SessionID, resp.Passwd = id, pw
-	case c.local:
-		resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
-	default:
-		var err error
-		if valid, err = c.resume(req.SessionID, req.Passwd, timeout); err != nil {
-			return false, err
-		}
-		if valid {
-			resp.SessionID, resp.Passwd = req.SessionID, req.Passwd
-		}
-	}
-	if valid {
-		// Bound before the client can learn its session id: a second
-		// connection resuming the session must find this one to close it.
-		c.bind(resp.SessionID)
-		if _, ok := c.s.sessionInfo(resp.SessionID); !c.local && !ok {
-			// Closed between the decision and the binding, too late for
-			// sessionClosed to find this connection.
-			c.unbind()
-			valid = false
-		}
-	}
-	if !valid {
-		// ZooKeeper's answer to an expired session or a wrong password.
-		resp.SessionID, resp.TimeOut, resp.Passwd = 0, 0, make([]byte, proto.PasswordLen)
-		c.log.Info("session expired or invalid password", "session", fmt.Sprintf("0x%x", req.SessionID))
-	}
-	w := jute.NewWriter(nil)
-	off := w.BeginFrame()
-	resp.Encode(w)
-	w.EndFrame(off)
-	c.nc.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := c.nc.Write(w.Bytes()); err != nil {
-		return false, err
-	}
-	c.s.stats.sent.Add(1)
-	if !valid {
-		return false, nil
-	}
-	c.log.Debug("session established", "session", fmt.Sprintf("0x%x", resp.SessionID), "timeout", timeout)
-	return true, nil
-}
-
-// bind makes c the connection of session id on this server, closing any older one.
-func (c *conn) bind(id int64) {
-	c.session.Store(id)
-	c.s.connsMu.Lock()
-	old := c.s.bySession[id]
-	c.s.bySession[id] = c
-	c.s.connsMu.Unlock()
-	if old != nil && old != c {
-		old.shutdown("session moved to a new connection")
-	}
-	c.s.touch(id, time.Now())
-}
-
-// unbind undoes bind for a session that turned out to be closed.
-func (c *conn) unbind() {
-	id := c.session.Swap(0)
-	c.s.connsMu.Lock()
-	if c.s.bySession[id] == c {
-		delete(c.s.bySession, id)
-	}
-	c.s.connsMu.Unlock()
-}
-
 // idleLimit is how long a connection may stay silent. A logged session is
 // not ended by a silent connection: as in ZooKeeper, its expiry ends it (and
 // then closes the connection), so that a client cannot keep a session alive
@@ -340,7 +196,7 @@ func (c *conn) readLoop() bool {
 			c.log.Warn("malformed request header; closing", "len", len(frame))
 			return false
 		}
-		c.s.touch(c.sessionID(), it.start)
+		c.s.rep.Sessions().Touch(c.sessionID(), it.start)
 		if !c.decode(r, it) {
 			return false
 		}
@@ -484,14 +340,14 @@ func (c *conn) process(it *item) bool {
 	var resp proto.Record
 	switch it.kind {
 	case kindPing:
-		hdr.Zxid = c.s.lastZxid()
+		hdr.Zxid = c.s.rep.Zxid()
 	case kindReply:
 		hdr.Err = it.err
 		switch {
 		case it.err == proto.ErrUnimplemented:
 			hdr.Zxid = -1
 		case it.hdr.Type != proto.OpAuth:
-			hdr.Zxid = c.s.lastZxid()
+			hdr.Zxid = c.s.rep.Zxid()
 		}
 	case kindWrite:
 		var res fsm.Result
@@ -607,75 +463,4 @@ func (c *conn) linger() {
 	tc.CloseWrite()
 	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
 	io.Copy(io.Discard, c.nc)
-}
-
-// outbox is a connection's queue of encoded frames, filled by the processor and
-// by apply, drained by the writer in one write per wake-up.
-type outbox struct {
-	mu      sync.Mutex
-	cur     *jute.Writer
-	spare   []byte
-	closed  bool
-	closing bool
-	wake    chan struct{}
-}
-
-func (o *outbox) init() {
-	o.cur = jute.NewWriter(make([]byte, 0, 4096))
-	o.wake = make(chan struct{}, 1)
-}
-
-// frame encodes one length-prefixed frame; false if the outbox is closed or full.
-func (o *outbox) frame(fn func(w *jute.Writer)) bool {
-	o.mu.Lock()
-	if o.closed || o.closing {
-		o.mu.Unlock()
-		return !o.closed
-	}
-	off := o.cur.BeginFrame()
-	fn(o.cur)
-	o.cur.EndFrame(off)
-	full := o.cur.Len() > maxQueuedBytes
-	o.mu.Unlock()
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
-	return !full
-}
-
-func (o *outbox) take() ([]byte, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	b := o.cur.Bytes()
-	o.cur = jute.NewWriter(o.spare[:0])
-	o.spare = nil
-	return b, o.closing
-}
-
-func (o *outbox) recycle(b []byte) {
-	if cap(b) > 1<<20 {
-		return
-	}
-	o.mu.Lock()
-	if o.spare == nil {
-		o.spare = b[:0]
-	}
-	o.mu.Unlock()
-}
-
-func (o *outbox) close() {
-	o.mu.Lock()
-	o.closed = true
-	o.mu.Unlock()
-}
-
-func (o *outbox) closeAfterFlush() {
-	o.mu.Lock()
-	o.closing = true
-	o.mu.Unlock()
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
 }

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gozk/gozk/internal/replica"
 )
 
 // Version is the ZooKeeper version gozk reports: the protocol level it
@@ -64,7 +66,7 @@ func (s *Server) mode() string {
 	if s.opts.ID == 0 {
 		return "standalone"
 	}
-	if s.leader.Load() {
+	if s.rep.Sessions().IsLeader() {
 		return "leader"
 	}
 	if s.repl.Status().Learner {
@@ -94,9 +96,9 @@ func (s *Server) cmdRuok(w io.Writer) { io.WriteString(w, "imok") }
 
 func (s *Server) writeServerStats(w io.Writer) {
 	mn, avg, mx := s.stats.lat.get()
-	s.mu.RLock()
-	zxid, nodes := s.fsm.Zxid(), nodeCount(s.fsm.Tree().Len())
-	s.mu.RUnlock()
+	var zxid int64
+	var nodes int
+	s.rep.Read(func(v replica.View) { zxid, nodes = v.FSM.Zxid(), nodeCount(v.FSM.Tree().Len()) })
 	fmt.Fprintf(w, "Latency min/avg/max: %d/%.4f/%d\n", mn, avg, mx)
 	fmt.Fprintf(w, "Received: %d\n", s.stats.received.Load())
 	fmt.Fprintf(w, "Sent: %d\n", s.stats.sent.Load())
@@ -254,7 +256,7 @@ func osVersion() string {
 // The watch words cover data and exist watches (ZooKeeper's dataWatches table);
 // child watches count only in mntr's zk_watch_count.
 func (s *Server) cmdWchs(w io.Writer) {
-	sum := s.watch.DataSummary()
+	sum := s.rep.DataWatchSummary()
 	fmt.Fprintf(w, "%d connections watching %d paths\nTotal watches:%d\n", sum.Connections, sum.Paths, sum.Total)
 }
 
@@ -268,7 +270,7 @@ func (s *Server) sessionOf(connID uint64) int64 {
 }
 
 func (s *Server) cmdWchc(w io.Writer) {
-	byW := s.watch.DataByWatcher()
+	byW := s.rep.DataWatchesByWatcher()
 	ids := make([]uint64, 0, len(byW))
 	for id := range byW {
 		ids = append(ids, id)
@@ -284,7 +286,7 @@ func (s *Server) cmdWchc(w io.Writer) {
 }
 
 func (s *Server) cmdWchp(w io.Writer) {
-	byP := s.watch.DataByPath()
+	byP := s.rep.DataWatchesByPath()
 	paths := make([]string, 0, len(byP))
 	for p := range byP {
 		paths = append(paths, p)
@@ -329,31 +331,27 @@ func (s *Server) cmdIsro(w io.Writer) {
 }
 
 func (s *Server) cmdDump(w io.Writer) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	io.WriteString(w, "SessionTracker dump:\n")
-	fmt.Fprintf(w, "Session Sets (%d):\n", s.fsm.SessionCount())
-	io.WriteString(w, "ephemeral nodes dump:\n")
-	t := s.fsm.Tree()
-	fmt.Fprintf(w, "Sessions with Ephemerals (%d):\n", countOwners(s))
-	t.EachEphemeralOwner(func(id int64, paths []string) {
-		fmt.Fprintf(w, "0x%x:\n", id)
-		for _, p := range paths {
-			fmt.Fprintf(w, "\t%s\n", p)
-		}
+	s.rep.Read(func(v replica.View) {
+		io.WriteString(w, "SessionTracker dump:\n")
+		fmt.Fprintf(w, "Session Sets (%d):\n", v.FSM.SessionCount())
+		io.WriteString(w, "ephemeral nodes dump:\n")
+		t := v.FSM.Tree()
+		owners := 0
+		t.EachEphemeralOwner(func(int64, []string) { owners++ })
+		fmt.Fprintf(w, "Sessions with Ephemerals (%d):\n", owners)
+		t.EachEphemeralOwner(func(id int64, paths []string) {
+			fmt.Fprintf(w, "0x%x:\n", id)
+			for _, p := range paths {
+				fmt.Fprintf(w, "\t%s\n", p)
+			}
+		})
 	})
 }
 
-func countOwners(s *Server) int {
-	n := 0
-	s.fsm.Tree().EachEphemeralOwner(func(int64, []string) { n++ })
-	return n
-}
-
 func (s *Server) cmdHash(w io.Writer) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	fmt.Fprintf(w, "Digest: 0x%x, Zxid: 0x%x\n", s.fsm.Tree().Digest(), s.fsm.Zxid())
+	s.rep.Read(func(v replica.View) {
+		fmt.Fprintf(w, "Digest: 0x%x, Zxid: 0x%x\n", v.FSM.Tree().Digest(), v.FSM.Zxid())
+	})
 }
 
 func (s *Server) cmdGtmk(w io.Writer) { io.WriteString(w, "0\n") }
@@ -364,11 +362,13 @@ func (s *Server) cmdMntr(w io.Writer) {
 		return
 	}
 	mn, avg, mx := s.stats.lat.get()
-	s.mu.RLock()
-	t := s.fsm.Tree()
-	nodes, eph, size := nodeCount(t.Len()), t.EphemeralCount(), t.DataSize()
-	s.mu.RUnlock()
-	sum := s.watch.Summary()
+	var nodes, eph int
+	var size int64
+	s.rep.Read(func(v replica.View) {
+		t := v.FSM.Tree()
+		nodes, eph, size = nodeCount(t.Len()), t.EphemeralCount(), t.DataSize()
+	})
+	sum := s.rep.WatchSummary()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	kv := []struct {
@@ -403,7 +403,7 @@ func (s *Server) cmdMntr(w io.Writer) {
 			v any
 		}{"zk_quorum_size", st.Voters})
 	}
-	if st.IsLeader && s.leader.Load() {
+	if st.IsLeader && s.rep.Sessions().IsLeader() {
 		kv = append(kv, []struct {
 			k string
 			v any
@@ -428,9 +428,9 @@ func (s *Server) cmdMntr(w io.Writer) {
 }
 
 func (s *Server) sessionCount() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.fsm.SessionCount()
+	n := 0
+	s.rep.Read(func(v replica.View) { n = v.FSM.SessionCount() })
+	return n
 }
 
 func openFDs() int {

@@ -3,17 +3,12 @@ package server
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gozk/gozk/internal/fsm"
 	"github.com/gozk/gozk/internal/proto"
-	"github.com/gozk/gozk/internal/session"
 )
-
-// errNotLeader: this server cannot decide on sessions now.
-var errNotLeader = errors.New("server: not the leader")
 
 // resume decides whether the client may resume session id, as ZooKeeper's
 // reopenSession does: the password must match, and the session must still be
@@ -25,14 +20,14 @@ var errNotLeader = errors.New("server: not the leader")
 func (c *conn) resume(id int64, passwd []byte, timeout time.Duration) (bool, error) {
 	s := c.s
 	wait := min(timeout, 2*time.Second)
-	sess, ok := s.sessionInfo(id)
+	sess, ok := s.rep.Session(id)
 	if !ok {
 		// This server may not have applied the session's creation yet (it
 		// was just made through another server): catch up with the leader
 		// before calling it expired.
 		ctx, cancel := context.WithTimeout(c.ctx, wait)
 		if s.repl.ReadIndex(ctx) == nil {
-			sess, ok = s.sessionInfo(id)
+			sess, ok = s.rep.Session(id)
 		}
 		cancel()
 	}
@@ -74,45 +69,4 @@ func (c *conn) proposeAndWait(e *fsm.Entry, d time.Duration) (fsm.Result, error)
 	case <-ctx.Done():
 		return fsm.Result{}, fmt.Errorf("%v not applied: %w", e.Op, ctx.Err())
 	}
-}
-
-// sessionInfo returns a copy of a logged session.
-func (s *Server) sessionInfo(id int64) (fsm.Session, bool) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if sess := s.fsm.Session(id); sess != nil {
-		return *sess, true
-	}
-	return fsm.Session{}, false
-}
-
-// RevalidateSession implements replication.SessionValidator, on the server
-// that expires sessions: a session may be resumed if it is tracked and before
-// its deadline; it is touched and keeps timeout from now on.
-func (s *Server) RevalidateSession(id int64, timeout time.Duration) (bool, error) {
-	if !s.leader.Load() {
-		return false, errNotLeader
-	}
-	switch s.tracker.Resume(id, timeout, time.Now()) {
-	case session.Live:
-		return true, nil
-	case session.Expired:
-		return false, nil
-	}
-	// Not tracked: either closed, or created by an entry this server has
-	// not applied yet (the tracker learns of a session after its creation
-	// is applied).
-	if _, ok := s.sessionInfo(id); !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.TickTime)
-		err := s.repl.ReadIndex(ctx)
-		cancel()
-		if err != nil {
-			return false, fmt.Errorf("catching up to decide on session 0x%x: %w", id, err)
-		}
-		if _, ok := s.sessionInfo(id); !ok {
-			return false, nil
-		}
-	}
-	s.tracker.Add(id, timeout, time.Now())
-	return true, nil
 }

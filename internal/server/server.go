@@ -26,14 +26,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gozk/gozk/internal/acl"
 	"github.com/gozk/gozk/internal/fsm"
 	"github.com/gozk/gozk/internal/jute"
 	"github.com/gozk/gozk/internal/proto"
+	"github.com/gozk/gozk/internal/replica"
 	"github.com/gozk/gozk/internal/replication"
 	"github.com/gozk/gozk/internal/session"
-	"github.com/gozk/gozk/internal/wait"
-	"github.com/gozk/gozk/internal/watch"
 )
 
 // Options configures a Server.
@@ -46,7 +44,6 @@ type Options struct {
 	MaxClientCnxns         int // per IP; 0 = unlimited
 	MaxBuffer              int // jute.maxbuffer: the largest client frame
 	FourLetterWords        map[string]bool
-	ExtendedTypes          bool
 	ContainerCheckInterval time.Duration
 	ContainerMaxPerMinute  int
 	SuperDigest            string
@@ -59,9 +56,6 @@ type Options struct {
 	// ConfigDump is printed by the conf four-letter word, one "key=value" a line.
 	ConfigDump []string
 	Logger     *slog.Logger
-	// Raft configures the durable log; nil keeps the state in memory only
-	// (tests).
-	Raft *replication.RaftConfig
 }
 
 func (o *Options) setDefaults() {
@@ -97,29 +91,21 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Server is one gozk server's client side and state.
+// Server is one gozk server's client side: connections, sessions' handshakes,
+// the request pipeline and the four-letter words. The state it serves is its
+// Replica's; the writes it submits go to the log.
 type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	mu    sync.RWMutex // guards fsm against concurrent Apply
-	fsm   *fsm.FSM
-	watch *watch.Manager
-	repl  replication.Log
-	// leader is whether this server expires sessions and removes containers;
-	// leaderID is the known leader (0: none, the server is LOOKING). Both are
-	// set by LeaderChanged.
-	leader   atomic.Bool
+	rep  *replica.Replica
+	repl replication.Log
+	// leaderID is the known leader (0: none, the server is LOOKING), set by
+	// LeaderChanged.
 	leaderID atomic.Uint64
-	// touched collects the sessions heard from since the last report to the
-	// leader (followers and observers only).
-	touchedMu sync.Mutex
-	touched   map[int64]struct{}
 
-	tracker *session.Tracker
-	ids     *session.IDs
-	waits   wait.Registry[fsm.Result] // writes of this server's clients, by request id
-	reqIDs  atomic.Uint64
+	ids    *session.IDs
+	reqIDs atomic.Uint64
 
 	connsMu   sync.RWMutex
 	conns     map[uint64]*conn
@@ -135,16 +121,15 @@ type Server struct {
 	closeMu sync.Once
 }
 
-// New returns a Server. With opts.Raft it opens the durable log, restoring the
-// state from disk; otherwise the state lives in memory only.
-func New(opts Options) (*Server, error) {
+// New returns a Server for the state of rep, which is the state machine of
+// log; it attaches itself to rep as the sink of what apply produces.
+func New(opts Options, rep *replica.Replica, log replication.Log) *Server {
 	opts.setDefaults()
 	s := &Server{
 		opts:      opts,
 		log:       opts.Logger,
-		fsm:       fsm.New(opts.ExtendedTypes),
-		watch:     watch.New(),
-		tracker:   session.NewTracker(opts.TickTime),
+		rep:       rep,
+		repl:      log,
 		ids:       session.NewIDs(max(opts.ID, 1), time.Now()), // a standalone ZooKeeper uses server id 1
 		conns:     make(map[uint64]*conn),
 		bySession: make(map[int64]*conn),
@@ -156,19 +141,10 @@ func New(opts Options) (*Server, error) {
 	// are applied again at start-up and must not complete new requests.
 	s.reqIDs.Store(uint64(time.Now().UnixNano()))
 	s.stats.resetLatency()
-	s.touched = make(map[int64]struct{})
-	if opts.Raft == nil {
-		s.leader.Store(true)
-		s.leaderID.Store(1)
-		s.repl = replication.NewLocal(s)
-		return s, nil
-	}
-	r, err := replication.StartRaft(*opts.Raft, s)
-	if err != nil {
-		return nil, err
-	}
-	s.repl = r
-	return s, nil
+	rep.Attach(s, log)
+	// The log may have found its leader before the sink was attached.
+	s.leaderID.Store(log.Status().Leader)
+	return s
 }
 
 // Listen binds the client address.
@@ -195,7 +171,10 @@ func (s *Server) Serve() error {
 	s.log.Info("serving clients", "addr", s.ln.Addr().String(), "tickTime", s.opts.TickTime,
 		"minSessionTimeout", s.opts.MinSessionTimeout, "maxSessionTimeout", s.opts.MaxSessionTimeout)
 	s.wg.Add(3)
-	go s.expireLoop()
+	go func() {
+		defer s.wg.Done()
+		s.rep.Sessions().Run(s.stopc)
+	}()
 	go s.containerLoop()
 	go s.watchStorage()
 	var backoff time.Duration
@@ -260,7 +239,7 @@ func (s *Server) forget(c *conn) {
 		delete(s.bySession, sid)
 	}
 	s.connsMu.Unlock()
-	s.watch.RemoveWatcher(c.id)
+	s.rep.ForgetWatcher(c.id)
 }
 
 // Close stops accepting, closes every connection and stops the log.
@@ -296,122 +275,12 @@ func (s *Server) propose(ctx context.Context, e *fsm.Entry, before func(reqID ui
 	if before != nil {
 		before(e.ReqID)
 	}
-	ch := s.waits.Register(e.ReqID)
+	ch := s.rep.Expect(e.ReqID)
 	if err := s.repl.Propose(ctx, e.Marshal()); err != nil {
-		s.waits.Cancel(e.ReqID)
+		s.rep.Forget(e.ReqID)
 		return 0, nil, err
 	}
 	return e.ReqID, ch, nil
-}
-
-// proposeInternal submits an entry nobody waits for (session expiry, container
-// removal); request id 0 routes its result nowhere.
-func (s *Server) proposeInternal(e *fsm.Entry) error {
-	e.Origin = s.opts.ID
-	e.Time = time.Now().UnixMilli()
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.TickTime)
-	defer cancel()
-	return s.repl.Propose(ctx, e.Marshal())
-}
-
-// Apply implements replication.StateMachine.
-func (s *Server) Apply(term, index uint64, data []byte) {
-	e, err := fsm.Unmarshal(data)
-	if err != nil {
-		// Every server must apply the same entries; one that cannot be decoded
-		// means the log is corrupt, and going on would diverge.
-		s.log.Error("cannot decode log entry; stopping", "index", index, "err", err)
-		panic(fmt.Sprintf("server: undecodable log entry %d: %v", index, err))
-	}
-	var events []watch.Event
-	s.mu.Lock()
-	res := s.fsm.Apply(int64(term), e)
-	for _, c := range res.Changes {
-		events = s.watch.Trigger(c, events)
-	}
-	if len(events) > 0 {
-		s.connsMu.RLock()
-		for _, ev := range events {
-			// Like ZooKeeper, deliver only to watchers that may read the node.
-			if c := s.conns[ev.Watcher]; c != nil && acl.Check(ev.ACL, proto.PermRead, c.authIDs()) {
-				c.sendEvent(res.Zxid, &ev.Event)
-			}
-		}
-		s.connsMu.RUnlock()
-	}
-	s.mu.Unlock()
-
-	switch e.Op {
-	case proto.OpCreateSession:
-		if s.leader.Load() {
-			s.tracker.Add(e.Session, time.Duration(e.Timeout)*time.Millisecond, time.Now())
-		}
-	case fsm.OpSetSessionTimeout:
-		if s.leader.Load() && res.Err == proto.ErrOK {
-			s.tracker.SetTimeout(e.Session, time.Duration(e.Timeout)*time.Millisecond)
-		}
-	case proto.OpCloseSession:
-		s.tracker.Remove(e.Session)
-	}
-	for _, id := range res.Closed {
-		s.sessionClosed(id, e)
-	}
-	if e.Origin == s.opts.ID && e.ReqID != 0 {
-		s.waits.Trigger(e.ReqID, res)
-	}
-}
-
-// sessionClosed closes the connection still bound to a closed session, unless it
-// is the one that asked for the close (it closes itself after replying).
-func (s *Server) sessionClosed(id int64, e *fsm.Entry) {
-	s.connsMu.RLock()
-	c := s.bySession[id]
-	s.connsMu.RUnlock()
-	if c == nil {
-		return
-	}
-	if e.Op == proto.OpCloseSession && e.Origin == s.opts.ID && e.ReqID != 0 && c.closingReq.Load() == e.ReqID {
-		return
-	}
-	c.shutdown("session expired")
-}
-
-// expireLoop proposes closeSession for sessions past their timeout. Session
-// deadlines fall on multiples of the tick, and the loop wakes four times a
-// tick, on multiples of a quarter tick, so a session expires within a quarter
-// tick of its deadline. Elsewhere than on the leader it reports the sessions
-// heard from instead, so the leader never expires a session active here.
-func (s *Server) expireLoop() {
-	defer s.wg.Done()
-	q := max(s.opts.TickTime/4, time.Millisecond)
-	t := time.NewTimer(untilMultiple(time.Now(), q))
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stopc:
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		t.Reset(untilMultiple(now, q))
-		if !s.leader.Load() {
-			s.reportTouched()
-			continue
-		}
-		for _, id := range s.tracker.Expired(now) {
-			s.log.Info("session expired", "session", fmt.Sprintf("0x%x", id))
-			if err := s.proposeInternal(&fsm.Entry{Op: proto.OpCloseSession, Session: id}); err != nil {
-				s.log.Warn("cannot propose session expiry", "session", fmt.Sprintf("0x%x", id), "err", err)
-			}
-		}
-	}
-}
-
-// untilMultiple is the time from now to the next multiple of q since the Unix
-// epoch.
-func untilMultiple(now time.Time, q time.Duration) time.Duration {
-	ns := now.UnixNano()
-	return time.Duration((ns/int64(q)+1)*int64(q) - ns)
 }
 
 // containerLoop removes empty containers and expired TTL nodes, as ZooKeeper's
@@ -425,10 +294,12 @@ func (s *Server) containerLoop() {
 		case <-s.stopc:
 			return
 		case now := <-t.C:
-			if !s.leader.Load() {
+			if !s.rep.Sessions().IsLeader() {
 				continue
 			}
-			for i, p := range s.containerCandidates(now.UnixMilli()) {
+			var candidates []string
+			s.rep.Read(func(v replica.View) { candidates = v.FSM.ContainerCandidates(now.UnixMilli()) })
+			for i, p := range candidates {
 				if i >= s.opts.ContainerMaxPerMinute {
 					break
 				}
@@ -440,55 +311,14 @@ func (s *Server) containerLoop() {
 	}
 }
 
-func (s *Server) containerCandidates(nowMs int64) []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.fsm.ContainerCandidates(nowMs)
-}
-
-// BeginSnapshot implements replication.DurableStateMachine.
-func (s *Server) BeginSnapshot() replication.Snapshotter {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.fsm.BeginSnapshot()
-}
-
-// Restore implements replication.DurableStateMachine: it replaces the whole
-// state with a snapshot.
-func (s *Server) Restore(payload []byte) error {
-	f, err := fsm.DecodeSnapshot(payload)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.fsm = f
-	s.mu.Unlock()
-	if s.leader.Load() {
-		s.trackAllSessions()
-	}
-	// Watches were set against the old state and no events describe the jump:
-	// clients reconnect and re-register them with setWatches, which fires what
-	// changed since the zxid they last saw.
-	s.dropClients("state replaced by a snapshot from the leader")
-	return nil
-}
-
-// LeaderChanged implements replication.DurableStateMachine. A new leader gives
-// every session a full timeout before it may expire it; a server that is not
-// the leader expires nothing.
-func (s *Server) LeaderChanged(leader uint64, isLeader bool) {
-	s.leader.Store(isLeader)
-	old := s.leaderID.Swap(leader)
-	if leader == 0 && old != 0 {
-		// LOOKING: like a ZooKeeper server that lost its leader, drop every
-		// client; they reconnect to a server that has one (sessions survive).
-		go s.dropClients("lost the leader")
-	}
-	if isLeader {
-		s.trackAllSessions()
-	} else {
-		s.tracker.Reset()
-	}
+// proposeInternal submits an entry nobody waits for (container removal);
+// request id 0 routes its result nowhere.
+func (s *Server) proposeInternal(e *fsm.Entry) error {
+	e.Origin = s.opts.ID
+	e.Time = time.Now().UnixMilli()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.TickTime)
+	defer cancel()
+	return s.repl.Propose(ctx, e.Marshal())
 }
 
 // serving reports whether a leader is known (the server is not LOOKING) and the
@@ -515,61 +345,6 @@ func (s *Server) waitServing(d time.Duration) bool {
 		}
 	}
 	return true
-}
-
-// touch records client activity on a session: in the tracker on the leader, for
-// the next report to the leader elsewhere.
-func (s *Server) touch(id int64, now time.Time) {
-	if id == 0 {
-		return
-	}
-	if s.leader.Load() {
-		s.tracker.Touch(id, now)
-		return
-	}
-	s.touchedMu.Lock()
-	s.touched[id] = struct{}{}
-	s.touchedMu.Unlock()
-}
-
-// Touched implements replication.DurableStateMachine: a follower reports
-// activity on these sessions.
-func (s *Server) Touched(ids []int64) {
-	if !s.leader.Load() {
-		return
-	}
-	now := time.Now()
-	for _, id := range ids {
-		s.tracker.Touch(id, now)
-	}
-}
-
-// reportTouched sends the sessions heard from since the last tick to the leader.
-func (s *Server) reportTouched() {
-	if s.leader.Load() {
-		return
-	}
-	s.touchedMu.Lock()
-	if len(s.touched) == 0 {
-		s.touchedMu.Unlock()
-		return
-	}
-	ids := make([]int64, 0, len(s.touched))
-	for id := range s.touched {
-		ids = append(ids, id)
-	}
-	clear(s.touched)
-	s.touchedMu.Unlock()
-	s.repl.ReportSessions(ids)
-}
-
-func (s *Server) trackAllSessions() {
-	now := time.Now()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	s.fsm.EachSession(func(ss *fsm.Session) {
-		s.tracker.Add(ss.ID, time.Duration(ss.Timeout)*time.Millisecond, now)
-	})
 }
 
 // watchStorage reacts to a failure of the log's storage: writes whose outcome is

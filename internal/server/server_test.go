@@ -13,6 +13,8 @@ import (
 
 	"github.com/gozk/gozk/internal/jute"
 	"github.com/gozk/gozk/internal/proto"
+	"github.com/gozk/gozk/internal/replica"
+	"github.com/gozk/gozk/internal/replication"
 )
 
 // startServer runs an in-process server on a free loopback port.
@@ -22,17 +24,16 @@ func startServer(t *testing.T, mod func(*Options)) *Server {
 		Addr:                   "127.0.0.1:0",
 		TickTime:               200 * time.Millisecond,
 		FourLetterWords:        map[string]bool{"ruok": true, "srvr": true, "mntr": true, "stat": true, "wchs": true, "cons": true},
-		ExtendedTypes:          true,
 		ContainerCheckInterval: 100 * time.Millisecond,
 		Logger:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if mod != nil {
 		mod(&opts)
 	}
-	s, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The state lives in memory only: a Local log in front of a Replica.
+	rep := replica.New(replica.Options{ExtendedTypes: true, TickTime: opts.TickTime, Logger: opts.Logger})
+	log := replication.NewLocal(rep)
+	s := New(opts, rep, log)
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/gozk/gozk/internal/client"
-	"github.com/gozk/gozk/internal/client/zkproc"
+	"github.com/gozk/gozk/internal/testutil/zkproc"
 	"github.com/gozk/gozk/internal/jute"
 	"github.com/gozk/gozk/internal/proto"
 )

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gozk/gozk/internal/client/zkproc"
+	"github.com/gozk/gozk/internal/testutil/zkproc"
 	"github.com/gozk/gozk/internal/proto"
 )
 

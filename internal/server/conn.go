@@ -400,7 +400,7 @@ func (c *conn) recordReply(it *item, hdr *proto.ReplyHeader) {
 	c.s.stats.observe(lat)
 	c.cstats.sent.Add(1)
 	c.cstats.observe(lat)
-	c.lastOp.Store(opAbbrev(it.hdr.Type))
+	c.lastOp.Store(it.hdr.Type.Abbrev())
 	if it.hdr.Xid >= 0 {
 		c.lastCxid.Store(it.hdr.Xid)
 	}

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gozk/gozk/internal/proto"
 )
 
 // latency keeps min/avg/max request latency in milliseconds.
@@ -70,22 +68,4 @@ func (s *connStats) reset() {
 	s.received.Store(0)
 	s.sent.Store(0)
 	s.lat.reset()
-}
-
-var opAbbrevs = map[proto.OpCode]string{
-	proto.OpPing: "PING", proto.OpCreateSession: "SESS", proto.OpMulti: "MULT", proto.OpMultiRead: "MLTR",
-	proto.OpCreate: "CREA", proto.OpCreate2: "CREA", proto.OpCreateTTL: "CREA", proto.OpCreateContainer: "CREA",
-	proto.OpDelete: "DELE", proto.OpSetData: "SETD", proto.OpSetACL: "SETA", proto.OpCloseSession: "CLOS",
-	proto.OpSync: "SYNC", proto.OpCheck: "CHEC", proto.OpExists: "EXIS", proto.OpGetData: "GETD",
-	proto.OpSetWatches: "SETW", proto.OpSetWatches2: "STW2", proto.OpAddWatch: "ADDW", proto.OpGetACL: "GETA",
-	proto.OpGetChildren: "GETC", proto.OpGetChildren2: "GETC", proto.OpGetAllChildrenNumber: "GETACN",
-	proto.OpCheckWatches: "CHKW", proto.OpRemoveWatches: "REMW", proto.OpWhoAmI: "HOMI",
-	proto.OpGetEphemerals: "GETE", proto.OpAuth: "AUTH",
-}
-
-func opAbbrev(op proto.OpCode) string {
-	if s, ok := opAbbrevs[op]; ok {
-		return s
-	}
-	return "NA"
 }

@@ -35,66 +35,112 @@ func (s *Server) read(c *conn, it *item) (int64, proto.Err, proto.Record) {
 	return zxid, e, resp
 }
 
+// reader answers one read opcode from a View.
+type reader func(s *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record)
+
+// readers holds the reader of every read opcode; one not here is
+// UNIMPLEMENTED.
+var readers = map[proto.OpCode]reader{
+	proto.OpExists:               readExists,
+	proto.OpGetData:              readGetData,
+	proto.OpGetChildren:          readChildren,
+	proto.OpGetChildren2:         readChildren,
+	proto.OpGetACL:               readACL,
+	proto.OpGetAllChildrenNumber: readAllChildrenNumber,
+	proto.OpGetEphemerals:        readEphemerals,
+	proto.OpMultiRead:            readMulti,
+	proto.OpAddWatch:             readAddWatch,
+	proto.OpCheckWatches:         readCheckWatches,
+	proto.OpRemoveWatches:        readRemoveWatches,
+	proto.OpSetWatches:           readSetWatches,
+	proto.OpSetWatches2:          readSetWatches,
+	proto.OpWhoAmI:               readWhoAmI,
+}
+
 func (s *Server) readView(v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
-	f := v.FSM
-	switch it.hdr.Type {
-	case proto.OpExists:
-		r := it.req.(*proto.PathWatchRequest)
-		resp, e := f.Exists(r.Path, it.auth, !s.opts.ExistsSkipsACL)
-		if r.Watch && (e == proto.ErrOK || e == proto.ErrNoNode) {
-			v.WatchData(r.Path, c.id)
-		}
-		return e, resp
-	case proto.OpGetData:
-		r := it.req.(*proto.PathWatchRequest)
-		resp, e := f.GetData(r.Path, it.auth)
-		if r.Watch && e == proto.ErrOK {
-			v.WatchData(r.Path, c.id)
-		}
-		return e, resp
-	case proto.OpGetChildren, proto.OpGetChildren2:
-		r := it.req.(*proto.PathWatchRequest)
-		resp, e := f.Children(r.Path, it.auth, it.hdr.Type == proto.OpGetChildren2)
-		if r.Watch && e == proto.ErrOK {
-			v.WatchChildren(r.Path, c.id)
-		}
-		return e, resp
-	case proto.OpGetACL:
-		return errRec(f.GetACL(it.req.(*proto.PathRequest).Path, it.auth))
-	case proto.OpGetAllChildrenNumber:
-		return errRec(f.AllChildrenNumber(it.req.(*proto.PathRequest).Path, it.auth))
-	case proto.OpGetEphemerals:
-		return proto.ErrOK, f.Ephemerals(c.sessionID(), it.req.(*proto.PathRequest).Path)
-	case proto.OpMultiRead:
-		return proto.ErrOK, multiRead(v, c, it)
-	case proto.OpAddWatch:
-		r := it.req.(*proto.AddWatchRequest)
-		if r.Mode != proto.AddWatchPersistent && r.Mode != proto.AddWatchPersistentRecursive {
-			return proto.ErrBadArguments, nil
-		}
-		v.WatchPersistent(r.Path, c.id, r.Mode == proto.AddWatchPersistentRecursive)
-		return proto.ErrOK, &proto.IntResponse{Value: 0}
-	case proto.OpCheckWatches:
-		r := it.req.(*proto.WatchesRequest)
-		if !v.HasWatch(r.Path, c.id, r.Type) {
-			return proto.ErrNoWatcher, nil
-		}
-		return proto.ErrOK, nil
-	case proto.OpRemoveWatches:
-		r := it.req.(*proto.WatchesRequest)
-		if !v.RemoveWatch(r.Path, c.id, r.Type) {
-			return proto.ErrNoWatcher, nil
-		}
-		return proto.ErrOK, nil
-	case proto.OpSetWatches, proto.OpSetWatches2:
-		v.SetWatches(it.req.(*proto.SetWatches), c.id, func(typ proto.EventType, path string) {
-			c.sendEvent(-1, &proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path})
-		})
-		return proto.ErrOK, nil
-	case proto.OpWhoAmI:
-		return proto.ErrOK, whoAmI(it.auth)
+	if rd := readers[it.hdr.Type]; rd != nil {
+		return rd(s, v, c, it)
 	}
 	return proto.ErrUnimplemented, nil
+}
+
+func readExists(s *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	r := it.req.(*proto.PathWatchRequest)
+	resp, e := v.FSM.Exists(r.Path, it.auth, !s.opts.ExistsSkipsACL)
+	if r.Watch && (e == proto.ErrOK || e == proto.ErrNoNode) {
+		v.WatchData(r.Path, c.id)
+	}
+	return e, resp
+}
+
+func readGetData(_ *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	r := it.req.(*proto.PathWatchRequest)
+	resp, e := v.FSM.GetData(r.Path, it.auth)
+	if r.Watch && e == proto.ErrOK {
+		v.WatchData(r.Path, c.id)
+	}
+	return e, resp
+}
+
+func readChildren(_ *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	r := it.req.(*proto.PathWatchRequest)
+	resp, e := v.FSM.Children(r.Path, it.auth, it.hdr.Type == proto.OpGetChildren2)
+	if r.Watch && e == proto.ErrOK {
+		v.WatchChildren(r.Path, c.id)
+	}
+	return e, resp
+}
+
+func readACL(_ *Server, v replica.View, _ *conn, it *item) (proto.Err, proto.Record) {
+	return errRec(v.FSM.GetACL(it.req.(*proto.PathRequest).Path, it.auth))
+}
+
+func readAllChildrenNumber(_ *Server, v replica.View, _ *conn, it *item) (proto.Err, proto.Record) {
+	return errRec(v.FSM.AllChildrenNumber(it.req.(*proto.PathRequest).Path, it.auth))
+}
+
+func readEphemerals(_ *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	return proto.ErrOK, v.FSM.Ephemerals(c.sessionID(), it.req.(*proto.PathRequest).Path)
+}
+
+func readMulti(_ *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	return proto.ErrOK, multiRead(v, c, it)
+}
+
+func readAddWatch(_ *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	r := it.req.(*proto.AddWatchRequest)
+	if r.Mode != proto.AddWatchPersistent && r.Mode != proto.AddWatchPersistentRecursive {
+		return proto.ErrBadArguments, nil
+	}
+	v.WatchPersistent(r.Path, c.id, r.Mode == proto.AddWatchPersistentRecursive)
+	return proto.ErrOK, &proto.IntResponse{Value: 0}
+}
+
+func readCheckWatches(_ *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	r := it.req.(*proto.WatchesRequest)
+	if !v.HasWatch(r.Path, c.id, r.Type) {
+		return proto.ErrNoWatcher, nil
+	}
+	return proto.ErrOK, nil
+}
+
+func readRemoveWatches(_ *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	r := it.req.(*proto.WatchesRequest)
+	if !v.RemoveWatch(r.Path, c.id, r.Type) {
+		return proto.ErrNoWatcher, nil
+	}
+	return proto.ErrOK, nil
+}
+
+func readSetWatches(_ *Server, v replica.View, c *conn, it *item) (proto.Err, proto.Record) {
+	v.SetWatches(it.req.(*proto.SetWatches), c.id, func(typ proto.EventType, path string) {
+		c.sendEvent(-1, &proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path})
+	})
+	return proto.ErrOK, nil
+}
+
+func readWhoAmI(_ *Server, _ replica.View, _ *conn, it *item) (proto.Err, proto.Record) {
+	return proto.ErrOK, whoAmI(it.auth)
 }
 
 // errRec adapts a typed (response, error) pair.

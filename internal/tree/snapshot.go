@@ -124,19 +124,7 @@ func (b *Builder) Finish() (*Tree, error) {
 			return nil, fmt.Errorf("tree: snapshot node %q has no parent", p)
 		}
 		parent.addChild(Base(p))
-		switch t.Kind(n) {
-		case Ephemeral:
-			set := t.ephemerals[n.EphemeralOwner]
-			if set == nil {
-				set = make(map[string]struct{})
-				t.ephemerals[n.EphemeralOwner] = set
-			}
-			set[p] = struct{}{}
-		case Container:
-			t.containers[p] = struct{}{}
-		case TTL:
-			t.ttls[p] = struct{}{}
-		}
+		t.index(p, n)
 	}
 	return t, nil
 }

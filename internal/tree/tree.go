@@ -193,6 +193,12 @@ func (t *Tree) Add(path string, n *Node) {
 	parent.Cversion++
 	parent.Pzxid = n.Czxid
 	t.insert(path, n)
+	t.index(path, n)
+}
+
+// index records n in the index of its kind (ephemerals by owner, containers,
+// TTL nodes).
+func (t *Tree) index(path string, n *Node) {
 	switch t.Kind(n) {
 	case Ephemeral:
 		set := t.ephemerals[n.EphemeralOwner]

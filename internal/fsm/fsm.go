@@ -106,20 +106,11 @@ func (f *FSM) Apply(epoch int64, e *Entry) Result {
 		res.Err = proto.ErrSessionMoved
 		return res
 	}
-	switch e.Op {
-	case proto.OpCreateSession:
-		f.sessions[e.Session] = &Session{ID: e.Session, Timeout: e.Timeout, Passwd: e.Passwd}
-	case proto.OpCloseSession:
-		a.closeSession(e.Session)
-	case proto.OpDeleteContainer:
-		res.Err = a.deleteContainer(e.Req.(*proto.PathRequest).Path)
-	case proto.OpMulti:
-		res.Resp, res.Err = a.multi(e.Req.(*proto.MultiRequest))
-	default:
-		if e.Session != 0 && f.sessions[e.Session] == nil {
-			res.Err = proto.ErrSessionExpired
-			break
-		}
+	if apply := entryAppliers[e.Op]; apply != nil {
+		res.Resp, res.Err = apply(&a)
+	} else if e.Session != 0 && f.sessions[e.Session] == nil {
+		res.Err = proto.ErrSessionExpired
+	} else {
 		var r MultiOpResult
 		r, res.Err = a.op(e.Op, e.Req)
 		if res.Err == proto.ErrOK {
@@ -206,20 +197,56 @@ func (a *applier) checkACL(n *tree.Node, perm int32) proto.Err {
 
 // op applies one write operation (alone or inside a multi).
 func (a *applier) op(op proto.OpCode, req proto.Record) (MultiOpResult, proto.Err) {
-	switch op {
-	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL:
-		return a.create(op, req.(*proto.CreateRequest))
-	case proto.OpDelete:
-		r := req.(*proto.PathVersionRequest)
-		return MultiOpResult{Op: op}, a.delete(r.Path, r.Version)
-	case proto.OpSetData:
-		return a.setData(req.(*proto.SetDataRequest))
-	case proto.OpSetACL:
-		return a.setACL(req.(*proto.SetACLRequest))
-	case proto.OpCheck:
-		return a.check(req.(*proto.PathVersionRequest))
+	if apply := opAppliers[op]; apply != nil {
+		return apply(a, op, req)
 	}
 	return MultiOpResult{}, proto.ErrUnimplemented
+}
+
+// entryAppliers apply the entries that are not one client write: sessions,
+// the container sweeper's removals, multi.
+var entryAppliers = map[proto.OpCode]func(a *applier) (proto.Record, proto.Err){
+	proto.OpCreateSession: func(a *applier) (proto.Record, proto.Err) {
+		e := a.e
+		a.f.sessions[e.Session] = &Session{ID: e.Session, Timeout: e.Timeout, Passwd: e.Passwd}
+		return nil, proto.ErrOK
+	},
+	proto.OpCloseSession: func(a *applier) (proto.Record, proto.Err) {
+		a.closeSession(a.e.Session)
+		return nil, proto.ErrOK
+	},
+	proto.OpDeleteContainer: func(a *applier) (proto.Record, proto.Err) {
+		return nil, a.deleteContainer(a.e.Req.(*proto.PathRequest).Path)
+	},
+	proto.OpMulti: func(a *applier) (proto.Record, proto.Err) {
+		return a.multi(a.e.Req.(*proto.MultiRequest))
+	},
+}
+
+// opAppliers apply one client write, alone or inside a multi; a write opcode
+// not here is UNIMPLEMENTED.
+var opAppliers = map[proto.OpCode]func(a *applier, op proto.OpCode, req proto.Record) (MultiOpResult, proto.Err){
+	proto.OpCreate:          applyCreate,
+	proto.OpCreate2:         applyCreate,
+	proto.OpCreateContainer: applyCreate,
+	proto.OpCreateTTL:       applyCreate,
+	proto.OpDelete: func(a *applier, op proto.OpCode, req proto.Record) (MultiOpResult, proto.Err) {
+		r := req.(*proto.PathVersionRequest)
+		return MultiOpResult{Op: op}, a.delete(r.Path, r.Version)
+	},
+	proto.OpSetData: func(a *applier, _ proto.OpCode, req proto.Record) (MultiOpResult, proto.Err) {
+		return a.setData(req.(*proto.SetDataRequest))
+	},
+	proto.OpSetACL: func(a *applier, _ proto.OpCode, req proto.Record) (MultiOpResult, proto.Err) {
+		return a.setACL(req.(*proto.SetACLRequest))
+	},
+	proto.OpCheck: func(a *applier, _ proto.OpCode, req proto.Record) (MultiOpResult, proto.Err) {
+		return a.check(req.(*proto.PathVersionRequest))
+	},
+}
+
+func applyCreate(a *applier, op proto.OpCode, req proto.Record) (MultiOpResult, proto.Err) {
+	return a.create(op, req.(*proto.CreateRequest))
 }
 
 // nextVersion is ZooKeeper's checkAndIncVersion.

@@ -101,7 +101,7 @@ func Unmarshal(b []byte) (*Entry, error) {
 	e.Timeout = r.Int()
 	e.Passwd = r.Buffer()
 	if r.Bool() {
-		e.Req = requestRecord(e.Op)
+		e.Req = proto.NewRequest(e.Op)
 		if e.Req == nil {
 			return nil, fmt.Errorf("%w: op %v has no record", ErrBadEntry, e.Op)
 		}
@@ -113,9 +113,3 @@ func Unmarshal(b []byte) (*Entry, error) {
 	return e, nil
 }
 
-func requestRecord(op proto.OpCode) proto.Record {
-	if op == proto.OpDeleteContainer {
-		return &proto.PathRequest{}
-	}
-	return proto.NewRequest(op)
-}

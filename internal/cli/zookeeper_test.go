@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/gozk/gozk/internal/client"
-	"github.com/gozk/gozk/internal/testutil/zkproc"
 	"github.com/gozk/gozk/internal/jute"
 	"github.com/gozk/gozk/internal/proto"
+	"github.com/gozk/gozk/internal/testutil/zkproc"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of the session test")

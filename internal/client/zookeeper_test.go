@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gozk/gozk/internal/testutil/zkproc"
 	"github.com/gozk/gozk/internal/proto"
+	"github.com/gozk/gozk/internal/testutil/zkproc"
 )
 
 // zk is the Apache ZooKeeper shared by the tests of this package, or nil.

@@ -112,4 +112,3 @@ func Unmarshal(b []byte) (*Entry, error) {
 	}
 	return e, nil
 }
-

@@ -75,11 +75,21 @@ func (f *FSM) EachSession(fn func(*Session)) {
 	}
 }
 
+// maxCounter is the largest zxid counter: the low 32 bits of a zxid.
+const maxCounter = 1<<32 - 1
+
 // nextZxid advances the zxid for an entry of the given epoch (the raft term):
-// zxid = epoch<<32 | counter, the counter restarting in each new epoch.
+// zxid = epoch<<32 | counter, the counter restarting in each new epoch. When
+// the counter runs out, ZooKeeper forces a leader election; here the next
+// zxid simply moves to the next epoch, the same on every server since it
+// depends only on the entries applied, and a later raft term that is not
+// above that epoch goes on counting in it. Zxids only ever increase.
 func (f *FSM) nextZxid(epoch int64) int64 {
 	if epoch > f.epoch {
 		f.epoch, f.counter = epoch, 0
+	}
+	if f.counter == maxCounter {
+		f.epoch, f.counter = f.epoch+1, 0
 	}
 	f.counter++
 	f.zxid = f.epoch<<32 | f.counter

@@ -378,13 +378,13 @@ func (c *conn) process(it *item) bool {
 		hdr.Zxid, hdr.Err, resp = c.s.read(c, it)
 	}
 	c.recordReply(it, &hdr)
-	if !c.out.frame(func(w *jute.Writer) {
+	if !c.out.reply(func(w *jute.Writer) {
 		hdr.Encode(w)
 		if hdr.Err == proto.ErrOK && resp != nil {
 			resp.Encode(w)
 		}
 	}) {
-		c.shutdown("output queue overflow")
+		c.overflow()
 		return false
 	}
 	if it.close {
@@ -409,6 +409,13 @@ func (c *conn) recordReply(it *item, hdr *proto.ReplyHeader) {
 	c.lastLat.Store(lat.Milliseconds())
 }
 
+// overflow closes a connection whose client does not read what it is sent.
+func (c *conn) overflow() {
+	c.log.Warn("closing a connection whose client does not read its replies and events",
+		"session", fmt.Sprintf("0x%x", c.sessionID()), "limit", eventLimit)
+	c.shutdown("output queue overflow")
+}
+
 // sendEvent queues a watch notification. Called from apply.
 func (c *conn) sendEvent(zxid int64, ev *proto.WatcherEvent) {
 	hdr := proto.ReplyHeader{Xid: proto.XidNotification, Zxid: zxid}
@@ -416,7 +423,7 @@ func (c *conn) sendEvent(zxid int64, ev *proto.WatcherEvent) {
 		hdr.Encode(w)
 		ev.Encode(w)
 	}) {
-		go c.shutdown("output queue overflow")
+		go c.overflow()
 	}
 }
 
@@ -435,7 +442,7 @@ func (c *conn) writeLoop() {
 				c.shutdown("write failed")
 				return
 			}
-			c.out.recycle(b)
+			c.out.written(b)
 		}
 		if closing {
 			c.linger()

@@ -6,16 +6,24 @@ import (
 	"github.com/gozk/gozk/internal/jute"
 )
 
-// maxQueuedBytes bounds a connection's unsent output; a client that reads
-// slower than its events and replies arrive is disconnected.
-const maxQueuedBytes = 64 << 20
+// A connection's unsent output is bounded two ways. Replies wait while more
+// than replyLimit bytes are queued or being written: a client that does not
+// read its replies stalls only its own pipeline (its requests stay unread, in
+// its socket), never the server's memory. Watch events cannot wait (apply
+// queues them), so a connection whose queue passes eventLimit is closed.
+const (
+	replyLimit = 4 << 20
+	eventLimit = 32 << 20
+)
 
 // outbox is a connection's queue of encoded frames, filled by the processor and
 // by apply, drained by the writer in one write per wake-up.
 type outbox struct {
 	mu      sync.Mutex
+	drained *sync.Cond // signalled when the writer has written what it took
 	cur     *jute.Writer
 	spare   []byte
+	writing int // bytes taken by the writer and not yet written
 	closed  bool
 	closing bool
 	wake    chan struct{}
@@ -24,9 +32,24 @@ type outbox struct {
 func (o *outbox) init() {
 	o.cur = jute.NewWriter(make([]byte, 0, 4096))
 	o.wake = make(chan struct{}, 1)
+	o.drained = sync.NewCond(&o.mu)
 }
 
-// frame encodes one length-prefixed frame; false if the outbox is closed or full.
+func (o *outbox) queued() int { return o.cur.Len() + o.writing }
+
+// reply encodes one reply frame, first waiting while the queue is over
+// replyLimit; false if the outbox was closed meanwhile.
+func (o *outbox) reply(fn func(w *jute.Writer)) bool {
+	o.mu.Lock()
+	for !o.closed && !o.closing && o.queued() > replyLimit {
+		o.drained.Wait()
+	}
+	o.mu.Unlock()
+	return o.frame(fn)
+}
+
+// frame encodes one length-prefixed frame without waiting; false if the outbox
+// is closed or over eventLimit.
 func (o *outbox) frame(fn func(w *jute.Writer)) bool {
 	o.mu.Lock()
 	if o.closed || o.closing {
@@ -36,7 +59,7 @@ func (o *outbox) frame(fn func(w *jute.Writer)) bool {
 	off := o.cur.BeginFrame()
 	fn(o.cur)
 	o.cur.EndFrame(off)
-	full := o.cur.Len() > maxQueuedBytes
+	full := o.queued() > eventLimit
 	o.mu.Unlock()
 	select {
 	case o.wake <- struct{}{}:
@@ -51,29 +74,33 @@ func (o *outbox) take() ([]byte, bool) {
 	b := o.cur.Bytes()
 	o.cur = jute.NewWriter(o.spare[:0])
 	o.spare = nil
+	o.writing = len(b)
 	return b, o.closing
 }
 
-func (o *outbox) recycle(b []byte) {
-	if cap(b) > 1<<20 {
-		return
-	}
+// written returns a buffer the writer has written, for reuse, and lets
+// waiting replies go on.
+func (o *outbox) written(b []byte) {
 	o.mu.Lock()
-	if o.spare == nil {
+	o.writing = 0
+	if o.spare == nil && cap(b) <= 1<<20 {
 		o.spare = b[:0]
 	}
+	o.drained.Broadcast()
 	o.mu.Unlock()
 }
 
 func (o *outbox) close() {
 	o.mu.Lock()
 	o.closed = true
+	o.drained.Broadcast()
 	o.mu.Unlock()
 }
 
 func (o *outbox) closeAfterFlush() {
 	o.mu.Lock()
 	o.closing = true
+	o.drained.Broadcast()
 	o.mu.Unlock()
 	select {
 	case o.wake <- struct{}{}:

@@ -32,6 +32,10 @@ type Entry struct {
 	Passwd  []byte
 	// Req is the request record: nil for createSession and closeSession.
 	Req proto.Record
+	// Retry marks a sequenced write proposed again after a leader change,
+	// because the first proposal may have been lost: apply discards it if
+	// the first one was applied after all (see FSM.inSequence).
+	Retry bool
 }
 
 // OpSetSessionTimeout is gozk's own log entry, never on the wire: a client
@@ -42,15 +46,24 @@ type Entry struct {
 // zxids as from ZooKeeper.
 const OpSetSessionTimeout proto.OpCode = -1001
 
-// entryVersion tags the encoding so later versions can evolve it.
-const entryVersion = 1
+// Entry encodings: version 1, and version 2 which adds Retry at the end. An
+// entry is written in version 1 unless it is a retry, so that a server that
+// knows only version 1 can apply every entry but retries.
+const (
+	entryVersion      = 1
+	entryVersionRetry = 2
+)
 
 // ErrBadEntry is returned when an encoded entry cannot be decoded.
 var ErrBadEntry = errors.New("fsm: malformed entry")
 
 // Encode appends the entry's binary form to w.
 func (e *Entry) Encode(w *jute.Writer) {
-	w.Int(entryVersion)
+	if e.Retry {
+		w.Int(entryVersionRetry)
+	} else {
+		w.Int(entryVersion)
+	}
 	w.Int(int32(e.Op))
 	w.Long(e.Session)
 	w.Long(e.Time)
@@ -68,6 +81,9 @@ func (e *Entry) Encode(w *jute.Writer) {
 	if e.Req != nil {
 		e.Req.Encode(w)
 	}
+	if e.Retry {
+		w.Bool(true)
+	}
 }
 
 // Marshal returns the entry's binary form.
@@ -80,7 +96,8 @@ func (e *Entry) Marshal() []byte {
 // Unmarshal decodes an entry produced by Marshal.
 func Unmarshal(b []byte) (*Entry, error) {
 	r := jute.NewReader(b)
-	if v := r.Int(); v != entryVersion {
+	v := r.Int()
+	if v != entryVersion && v != entryVersionRetry {
 		return nil, fmt.Errorf("%w: version %d", ErrBadEntry, v)
 	}
 	e := &Entry{}
@@ -106,6 +123,9 @@ func Unmarshal(b []byte) (*Entry, error) {
 			return nil, fmt.Errorf("%w: op %v has no record", ErrBadEntry, e.Op)
 		}
 		e.Req.Decode(r)
+	}
+	if v == entryVersionRetry {
+		e.Retry = r.Bool()
 	}
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadEntry, err)

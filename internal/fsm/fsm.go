@@ -38,6 +38,10 @@ type Result struct {
 	Changes []watch.Change
 	// Closed lists sessions removed by this entry.
 	Closed []int64
+	// Duplicate: the entry was a retry of a write applied before, and did
+	// nothing. Ahead: an earlier write of its connection is missing, and the
+	// entry did nothing; its connection must propose them again.
+	Duplicate, Ahead bool
 }
 
 // FSM is the replicated state.
@@ -108,14 +112,19 @@ func (f *FSM) Apply(epoch int64, e *Entry) Result {
 		}
 		return res
 	}
+	switch seq := f.inSequence(e); seq {
+	case duplicate, ahead:
+		// Takes no zxid, changes nothing, answers no one: a duplicate's
+		// first application answered already, a write ahead is answered
+		// when it comes again in order.
+		return Result{Zxid: f.zxid, Duplicate: seq == duplicate, Ahead: seq == ahead}
+	case outOfOrder:
+		// The session moved to another connection: refuse, as ZooKeeper
+		// refuses a moved session (it still takes a zxid).
+		return Result{Zxid: f.nextZxid(epoch), Err: proto.ErrSessionMoved}
+	}
 	res := Result{Zxid: f.nextZxid(epoch)}
 	a := applier{f: f, e: e, zxid: res.Zxid, res: &res}
-	if !f.inSequence(e) {
-		// An earlier write of this connection was lost, or the session moved to
-		// another connection: refuse, as ZooKeeper refuses a moved session.
-		res.Err = proto.ErrSessionMoved
-		return res
-	}
 	if apply := entryAppliers[e.Op]; apply != nil {
 		res.Resp, res.Err = apply(&a)
 	} else if e.Session != 0 && f.sessions[e.Session] == nil {
@@ -133,25 +142,46 @@ func (f *FSM) Apply(epoch int64, e *Entry) Result {
 	return res
 }
 
+// sequence is what inSequence found.
+type sequence uint8
+
+const (
+	inOrder    sequence = iota // apply it
+	duplicate                  // a retry of a write already applied: discard it
+	ahead                      // an earlier write of its connection is missing: discard it
+	outOfOrder                 // the session moved on to another connection
+)
+
 // inSequence checks and records a sequenced write: the first write of a
-// connection has Seq 1, each later one the next number.
-func (f *FSM) inSequence(e *Entry) bool {
+// connection has Seq 1, each later one the next number. A retry (Entry.Retry)
+// of a write of the session's current connection that is not above the last
+// applied one is a duplicate. A write of the current connection that skips
+// one is ahead of a write that was lost (or overtook it at a leader change):
+// it is discarded, and its connection proposes the missing writes and it
+// again, in order. A retry never starts a connection: after the session moved
+// to another connection it cannot be told from a write that was applied
+// before the move, so it is refused.
+func (f *FSM) inSequence(e *Entry) sequence {
 	if e.Conn == 0 || e.Session == 0 {
-		return true
+		return inOrder
 	}
 	s := f.sessions[e.Session]
 	if s == nil {
-		return true // apply answers SESSIONEXPIRED
+		return inOrder // apply answers SESSIONEXPIRED
 	}
 	switch {
 	case e.Conn == s.LastConn && e.Seq == s.LastSeq+1:
-	case e.Conn != s.LastConn && e.Seq == 1:
+	case e.Conn == s.LastConn && e.Seq <= s.LastSeq && e.Retry:
+		return duplicate
+	case e.Conn == s.LastConn && e.Seq > s.LastSeq+1:
+		return ahead
+	case e.Conn != s.LastConn && e.Seq == 1 && !e.Retry:
 		s.LastConn = e.Conn
 	default:
-		return false
+		return outOfOrder
 	}
 	s.LastSeq = e.Seq
-	return true
+	return inOrder
 }
 
 // MultiOpResult is the outcome of one write operation.

@@ -449,18 +449,23 @@ func TestWritesOfAConnectionApplyInSequence(t *testing.T) {
 	if e := w(7, 2, "/a"); e != proto.ErrNodeExists { // a failed write still counts
 		t.Fatal(e)
 	}
-	// Write 3 was lost: write 4 must not apply.
-	if e := w(7, 4, "/b"); e != proto.ErrSessionMoved || h.f.Tree().Get("/b") != nil {
-		t.Fatalf("gap: %v", e)
+	// Write 3 was lost: write 4 must not apply; it is discarded (its
+	// connection proposes 3 and 4 again).
+	zxid := h.f.Zxid()
+	if r := h.apply(&Entry{Op: proto.OpCreate, Session: sess, Conn: 7, Seq: 4, Req: &proto.CreateRequest{Path: "/b", ACL: proto.OpenACLUnsafe}}); !r.Ahead || h.f.Tree().Get("/b") != nil || h.f.Zxid() != zxid {
+		t.Fatalf("gap: %+v", r)
 	}
-	if e := w(7, 5, "/b"); e != proto.ErrSessionMoved {
-		t.Fatalf("after gap: %v", e)
+	if e := w(7, 3, "/b3"); e != proto.ErrOK {
+		t.Fatalf("the missing write, again: %v", e)
+	}
+	if e := w(7, 4, "/b"); e != proto.ErrOK {
+		t.Fatalf("the write after it, again: %v", e)
 	}
 	// A new connection of the same session starts at 1; the old one is then stale.
 	if e := w(9, 1, "/c"); e != proto.ErrOK {
 		t.Fatal(e)
 	}
-	if e := w(7, 3, "/d"); e != proto.ErrSessionMoved {
+	if e := w(7, 5, "/d"); e != proto.ErrSessionMoved {
 		t.Fatalf("stale connection: %v", e)
 	}
 	// A new connection whose first write was lost is refused too.

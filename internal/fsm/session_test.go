@@ -45,3 +45,50 @@ func TestSetSessionTimeout(t *testing.T) {
 		t.Fatalf("set timeout of a closed session: %v, want SESSIONEXPIRED", r.Err)
 	}
 }
+
+// TestRetriedWrites: a write proposed again after a leader change is applied
+// once: a retry of a write already applied does nothing and takes no zxid, a
+// retry of a lost one applies in order, and a retry from a connection the
+// session has left is refused (it cannot be told from a write applied before
+// the move).
+func TestRetriedWrites(t *testing.T) {
+	h := newHarness(t, false)
+	const conn = 5
+	create := func(path string, seq uint64, retry bool, c uint64) Result {
+		return h.apply(&Entry{Op: proto.OpCreate, Session: sess, Conn: c, Seq: seq, Retry: retry,
+			Req: &proto.CreateRequest{Path: path, ACL: proto.OpenACLUnsafe}})
+	}
+	if r := create("/a", 1, false, conn); r.Err != proto.ErrOK {
+		t.Fatalf("first write: %v", r.Err)
+	}
+	zxid := h.f.Zxid()
+	if r := create("/a", 1, true, conn); !r.Duplicate || r.Err != proto.ErrOK || h.f.Zxid() != zxid || len(r.Changes) != 0 {
+		t.Fatalf("retry of an applied write: %+v (zxid 0x%x, was 0x%x)", r, h.f.Zxid(), zxid)
+	}
+	// The second write was lost; its retry applies, then the third.
+	if r := create("/b", 2, true, conn); r.Duplicate || r.Err != proto.ErrOK {
+		t.Fatalf("retry of a lost write: %+v", r)
+	}
+	if r := create("/c", 3, false, conn); r.Err != proto.ErrOK {
+		t.Fatalf("write after the retry: %v", r.Err)
+	}
+	// A write that skips one is discarded, retry or not, and changes nothing.
+	zxid = h.f.Zxid()
+	if r := create("/e", 5, true, conn); !r.Ahead || r.Duplicate || h.f.Zxid() != zxid || h.f.Tree().Get("/e") != nil {
+		t.Fatalf("retry after a gap: %+v", r)
+	}
+	if r := create("/e", 5, false, conn); !r.Ahead {
+		t.Fatalf("write after a gap: %+v", r)
+	}
+	// The session moves to another connection; a retry from the old one is
+	// refused, and a retry cannot start the new one either.
+	if r := create("/d", 1, false, conn+1); r.Err != proto.ErrOK {
+		t.Fatalf("first write of the new connection: %v", r.Err)
+	}
+	if r := create("/x", 2, true, conn); r.Err != proto.ErrSessionMoved || r.Duplicate {
+		t.Fatalf("retry from the old connection: %+v, want SESSIONMOVED", r)
+	}
+	if r := create("/y", 1, true, conn+2); r.Err != proto.ErrSessionMoved {
+		t.Fatalf("retry as the first write of a connection: %v, want SESSIONMOVED", r.Err)
+	}
+}

@@ -41,6 +41,10 @@ type Sink interface {
 	Replaced()
 	// LeaderChanged: the known leader changed (0: none, LOOKING).
 	LeaderChanged(leader uint64, isLeader bool)
+	// WriteAhead: e, a write of this server's connection, was discarded
+	// because an earlier one of the connection is missing from the log; the
+	// connection must propose its pending writes again.
+	WriteAhead(e *fsm.Entry)
 }
 
 // Options configures a Replica.
@@ -130,6 +134,18 @@ func (r *Replica) Apply(term, index uint64, data []byte) {
 	}
 	r.mu.Unlock()
 
+	switch {
+	case res.Duplicate:
+		r.log.Debug("discarded a retried write applied before", "session", fmt.Sprintf("0x%x", e.Session), "seq", e.Seq, "index", index)
+	case res.Ahead:
+		r.log.Debug("discarded a write whose predecessor is missing", "session", fmt.Sprintf("0x%x", e.Session), "seq", e.Seq, "index", index)
+		if e.Origin == r.opts.ID {
+			sink.WriteAhead(e)
+		}
+	case res.Err == proto.ErrSessionMoved:
+		r.log.Debug("refused a write out of its connection's order", "session", fmt.Sprintf("0x%x", e.Session),
+			"conn", e.Conn, "seq", e.Seq, "retry", e.Retry, "index", index)
+	}
 	timeout := time.Duration(e.Timeout) * time.Millisecond
 	switch e.Op {
 	case proto.OpCreateSession:
@@ -144,7 +160,7 @@ func (r *Replica) Apply(term, index uint64, data []byte) {
 	if len(res.Closed) > 0 {
 		sink.SessionsClosed(e, res.Closed)
 	}
-	if e.Origin == r.opts.ID && e.ReqID != 0 {
+	if e.Origin == r.opts.ID && e.ReqID != 0 && !res.Duplicate && !res.Ahead {
 		r.results.Trigger(e.ReqID, res)
 	}
 }
@@ -215,3 +231,4 @@ func (nopSink) Notify(uint64, int64, *proto.WatcherEvent, []proto.ACL) {}
 func (nopSink) SessionsClosed(*fsm.Entry, []int64)                     {}
 func (nopSink) Replaced()                                              {}
 func (nopSink) LeaderChanged(uint64, bool)                             {}
+func (nopSink) WriteAhead(*fsm.Entry)                                  {}

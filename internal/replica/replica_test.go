@@ -32,6 +32,7 @@ func (r *recorder) Notify(w uint64, _ int64, ev *proto.WatcherEvent, _ []proto.A
 func (r *recorder) SessionsClosed(_ *fsm.Entry, ids []int64) { r.add("closed") }
 func (r *recorder) Replaced()                                { r.add("replaced") }
 func (r *recorder) LeaderChanged(uint64, bool)               {}
+func (r *recorder) WriteAhead(*fsm.Entry)                    { r.add("ahead") }
 
 func (r *recorder) snapshot() []string {
 	r.mu.Lock()

@@ -229,14 +229,25 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 	return r, nil
 }
 
-// Propose submits an entry.
+// Propose submits an entry. It fails with ErrNoLeader while no leader is
+// known, and when raft drops the proposal (a leadership transfer).
 func (r *Raft) Propose(ctx context.Context, data []byte) error {
 	if err := r.Err(); err != nil {
 		return fmt.Errorf("%w: %v", ErrDiskFailed, err)
 	}
+	if r.leader.Load() == 0 {
+		// Raft would hold the proposal until a leader is known; the caller
+		// decides whether to wait for one (the server proposes its clients'
+		// writes again at the next leader change).
+		return ErrNoLeader
+	}
 	if err := r.node.Propose(ctx, data); err != nil {
-		if errors.Is(err, raft.ErrStopped) {
+		switch {
+		case errors.Is(err, raft.ErrStopped):
 			return ErrStopped
+		case errors.Is(err, raft.ErrProposalDropped):
+			// No leader known (an election is on): nothing was proposed.
+			return fmt.Errorf("%w: %w", ErrNoLeader, err)
 		}
 		return err
 	}

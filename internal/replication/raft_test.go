@@ -120,6 +120,18 @@ func testConfig(dir string) RaftConfig {
 	}
 }
 
+// waitLeader waits until r knows a leader (Propose fails fast until then).
+func waitLeader(t *testing.T, r *Raft) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Status().Leader == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no leader")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestRaftAppliesAndRecovers(t *testing.T) {
 	dir := t.TempDir()
 	sm := newCounterSM()
@@ -128,6 +140,7 @@ func TestRaftAppliesAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 230 // several snapshots at SnapCount 50
+	waitLeader(t, r)
 	for i := 0; i < n; i++ {
 		if err := r.Propose(context.Background(), []byte(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
@@ -155,6 +168,7 @@ func TestRaftAppliesAndRecovers(t *testing.T) {
 		}
 	}
 	// The log goes on after the restart, in a later term.
+	waitLeader(t, r2)
 	if err := r2.Propose(context.Background(), []byte("after")); err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ type item struct {
 	req    proto.Record
 	auth   []proto.ID
 	result <-chan fsm.Result
+	reqID  uint64    // of a write
 	err    proto.Err // kindReply
 	close  bool      // close the connection after this reply
 	start  time.Time
@@ -60,6 +61,7 @@ type conn struct {
 	// fsm.Entry.Conn); writeSeq is owned by the reader goroutine.
 	writeConn uint64
 	writeSeq  uint64
+	writes    writes // proposed and not yet applied (retry.go)
 
 	authMu sync.Mutex
 	auth   []proto.ID // replaced, never changed in place
@@ -116,7 +118,13 @@ func (c *conn) addAuth(ids []proto.ID) {
 // shutdown closes the connection once; the goroutines notice and exit.
 func (c *conn) shutdown(reason string) {
 	c.once.Do(func() {
-		c.log.Debug("closing connection", "reason", reason, "session", fmt.Sprintf("0x%x", c.sessionID()))
+		switch reason {
+		case "connection ended", "session closed", "server closing":
+			c.log.Debug("closing connection", "reason", reason, "session", fmt.Sprintf("0x%x", c.sessionID()))
+		default:
+			// As ZooKeeper logs the sockets it closes, at info.
+			c.log.Info("closing connection", "reason", reason, "session", fmt.Sprintf("0x%x", c.sessionID()))
+		}
 		close(c.done)
 		c.cancel()
 		c.out.close()
@@ -287,7 +295,7 @@ func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
 		// connection closing its own session and leaves the reply to it.
 		before = func(id uint64) { c.closingReq.Store(id) }
 	}
-	_, ch, err := c.s.propose(c.ctx, e, before)
+	ch, err := c.submitWrite(e, before)
 	if errors.Is(err, replication.ErrDiskFailed) {
 		it.kind, it.err, it.close = kindReply, proto.ErrNotReadOnly, closing
 		return true
@@ -297,7 +305,7 @@ func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
 		return false
 	}
 	it.close = closing
-	it.kind, it.result = kindWrite, ch
+	it.kind, it.result, it.reqID = kindWrite, ch, e.ReqID
 	return true
 }
 
@@ -355,12 +363,14 @@ func (c *conn) process(it *item) bool {
 		select {
 		case res = <-it.result:
 			timer.Stop()
+			c.applied(it.reqID)
 		case <-c.done:
 			timer.Stop()
 			return false
 		case <-timer.C:
-			// The proposal was lost (no leader, or a leader change): the client
-			// sees a connection loss and retries elsewhere.
+			// The proposal was lost for good: the client sees a connection
+			// loss and retries elsewhere.
+			c.logLostWrite(it.reqID)
 			c.shutdown("write not applied within the session timeout")
 			return false
 		}

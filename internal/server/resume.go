@@ -59,8 +59,9 @@ func (c *conn) resume(id int64, passwd []byte, timeout time.Duration) (bool, err
 func (c *conn) proposeAndWait(e *fsm.Entry, d time.Duration) (fsm.Result, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, d)
 	defer cancel()
-	_, ch, err := c.s.propose(ctx, e, nil)
+	ch, err := c.s.propose(ctx, e, nil, true)
 	if err != nil {
+		c.s.rep.Forget(e.ReqID)
 		return fsm.Result{}, err
 	}
 	select {

@@ -102,7 +102,11 @@ type Server struct {
 	repl replication.Log
 	// leaderID is the known leader (0: none, the server is LOOKING), set by
 	// LeaderChanged.
-	leaderID atomic.Uint64
+	leaderID  atomic.Uint64
+	leaderGen atomic.Uint64 // counts leader changes
+	// epoch is canceled at each leader change (epochCtx).
+	epoch       atomic.Pointer[context.Context]
+	epochCancel atomic.Pointer[context.CancelFunc]
 
 	ids    *session.IDs
 	reqIDs atomic.Uint64
@@ -141,6 +145,7 @@ func New(opts Options, rep *replica.Replica, log replication.Log) *Server {
 	// are applied again at start-up and must not complete new requests.
 	s.reqIDs.Store(uint64(time.Now().UnixNano()))
 	s.stats.resetLatency()
+	s.newEpoch()
 	rep.Attach(s, log)
 	// The log may have found its leader before the sink was attached.
 	s.leaderID.Store(log.Status().Leader)
@@ -268,7 +273,11 @@ func (s *Server) Close() error {
 // on. before, if not nil, runs with the request id before the entry can apply.
 // Raft holds a proposal while no leader is known; ctx (the connection's) bounds
 // that wait, so a proposal of a closed connection is never submitted late.
-func (s *Server) propose(ctx context.Context, e *fsm.Entry, before func(reqID uint64)) (uint64, <-chan fsm.Result, error) {
+//
+// With send false the entry is only prepared (ids, waiter), to be proposed
+// later. On an error the waiter stays registered and the channel comes back
+// with the error: the caller proposes the entry again later, or Forgets it.
+func (s *Server) propose(ctx context.Context, e *fsm.Entry, before func(reqID uint64), send bool) (<-chan fsm.Result, error) {
 	e.Origin = s.opts.ID
 	e.ReqID = s.reqIDs.Add(1)
 	e.Time = time.Now().UnixMilli()
@@ -276,11 +285,13 @@ func (s *Server) propose(ctx context.Context, e *fsm.Entry, before func(reqID ui
 		before(e.ReqID)
 	}
 	ch := s.rep.Expect(e.ReqID)
-	if err := s.repl.Propose(ctx, e.Marshal()); err != nil {
-		s.rep.Forget(e.ReqID)
-		return 0, nil, err
+	if !send {
+		return ch, nil
 	}
-	return e.ReqID, ch, nil
+	if err := s.repl.Propose(ctx, e.Marshal()); err != nil {
+		return ch, err
+	}
+	return ch, nil
 }
 
 // containerLoop removes empty containers and expired TTL nodes, as ZooKeeper's

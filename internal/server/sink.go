@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/gozk/gozk/internal/acl"
 	"github.com/gozk/gozk/internal/fsm"
 	"github.com/gozk/gozk/internal/proto"
@@ -45,12 +47,48 @@ func (s *Server) Replaced() {
 	s.dropClients("state replaced by a snapshot from the leader")
 }
 
-// LeaderChanged notes the known leader. LOOKING: like a ZooKeeper server that
-// lost its leader, drop every client; they reconnect to a server that has one
-// (sessions survive).
+// WriteAhead: a write of one of this server's connections was discarded,
+// because an earlier one was lost on its way to the leader; the connection
+// proposes its pending writes again, in order.
+func (s *Server) WriteAhead(e *fsm.Entry) {
+	s.connsMu.RLock()
+	c := s.bySession[e.Session]
+	s.connsMu.RUnlock()
+	if c == nil || c.writeConn != e.Conn {
+		return
+	}
+	c.writes.stale.Store(true)
+	go c.proposeAgain()
+}
+
+// LeaderChanged notes the known leader. Unlike a ZooKeeper server, which
+// drops every client when it loses its leader, a server keeps its clients
+// through an election: their writes that the old leader may have lost are
+// proposed again to the new one (retry.go), so they do not notice. Only a
+// server that stays without a leader for lookingGrace lets them go, to
+// reconnect to one that has one (sessions survive).
 func (s *Server) LeaderChanged(leader uint64, _ bool) {
 	old := s.leaderID.Swap(leader)
-	if leader == 0 && old != 0 {
-		go s.dropClients("lost the leader")
+	if leader == old {
+		return
 	}
+	s.newEpoch()
+	gen := s.leaderGen.Add(1)
+	conns := s.snapshotConns()
+	for _, c := range conns {
+		c.writes.stale.Store(true)
+	}
+	if leader == 0 {
+		time.AfterFunc(s.lookingGrace(), func() {
+			if s.leaderID.Load() == 0 && s.leaderGen.Load() == gen {
+				s.dropClients("no leader for " + s.lookingGrace().String())
+			}
+		})
+		return
+	}
+	go func() {
+		for _, c := range conns {
+			c.proposeAgain()
+		}
+	}()
 }

@@ -60,6 +60,14 @@ const NotServing = "This ZooKeeper instance is not currently serving requests"
 // unsupported is how a gozk without ensemble support refuses server.N lines.
 const unsupported = "is not supported yet"
 
+// Environment variables for debugging ensemble tests: EnvLogLevel sets the
+// members' --log-level (gozk), EnvKeepLogs names a directory that keeps the
+// whole logs of the members of a failed test.
+const (
+	EnvLogLevel = "GOZK_TEST_LOGLEVEL"
+	EnvKeepLogs = "GOZK_TEST_KEEPLOGS"
+)
+
 // Options shape an ensemble.
 type Options struct {
 	// Observers is how many members are observers: the last Observers of
@@ -186,8 +194,15 @@ func Start(t testing.TB, n int, opts Options) *Ensemble {
 			m.kill()
 		}
 		if t.Failed() {
+			keep := os.Getenv(EnvKeepLogs)
 			for _, m := range e.Members {
 				t.Logf("zkensemble: member %d (%s, %s) log (tail):\n%s", m.ID, m.Addr, roleName(m), m.LogTail(24<<10))
+				if keep != "" {
+					name := filepath.Join(keep, fmt.Sprintf("%s-member%d.log", strings.ReplaceAll(t.Name(), "/", "_"), m.ID))
+					if err := os.WriteFile(name, []byte(m.Log()), 0o644); err == nil {
+						t.Logf("zkensemble: member %d's whole log kept in %s", m.ID, name)
+					}
+				}
 			}
 		}
 	})
@@ -392,7 +407,11 @@ func (e *Ensemble) launch(i int) error {
 	if e.Kind == zktest.KindZooKeeper {
 		cmd = zkCommand(cfg)
 	} else {
-		cmd = exec.Command(e.bin, "server", "--config", cfg)
+		args := []string{"server", "--config", cfg}
+		if lv := os.Getenv(EnvLogLevel); lv != "" {
+			args = append(args, "--log-level", lv)
+		}
+		cmd = exec.Command(e.bin, args...)
 	}
 	cmd.Dir = m.Dir
 	cmd.Stdout = logf

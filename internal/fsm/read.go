@@ -12,8 +12,17 @@ import (
 // looked up first (NONODE), then its ACL is checked. They must run under the same
 // lock as Apply; the caller registers watches while still holding it.
 
+// lookup finds the node a read names. ZooKeeper's DataTree keeps the root
+// under "" as well as "/", so a read of "" reads the root.
+func (f *FSM) lookup(path string) *tree.Node {
+	if path == "" {
+		path = "/"
+	}
+	return f.tree.Get(path)
+}
+
 func (f *FSM) readable(path string, auth []proto.ID, perm int32) (*tree.Node, proto.Err) {
-	n := f.tree.Get(path)
+	n := f.lookup(path)
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}
@@ -39,7 +48,7 @@ func (f *FSM) Exists(path string, auth []proto.ID, checkACL bool) (*proto.StatRe
 	if hasNUL(path) {
 		return nil, proto.ErrBadArguments
 	}
-	n := f.tree.Get(path)
+	n := f.lookup(path)
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}

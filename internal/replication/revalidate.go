@@ -39,11 +39,36 @@ type revalidations struct {
 }
 
 // RevalidateSession asks the leader whether session id may be resumed with
-// timeout. On the leader it asks the state machine directly.
+// timeout. On the leader it asks the state machine directly. A question the
+// leader does not answer soon (it died, or a leader change is on) is asked
+// again, of whoever is the leader by then, until ctx ends; asking twice is
+// harmless (the leader only touches the session).
 func (r *Raft) RevalidateSession(ctx context.Context, id int64, timeout time.Duration) (bool, error) {
+	for {
+		valid, err := r.revalidateOnce(ctx, id, timeout)
+		if !errors.Is(err, errAskAgain) {
+			return valid, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-r.stopc:
+			return false, ErrStopped
+		case <-time.After(r.cfg.TickInterval):
+		}
+	}
+}
+
+// errAskAgain: the leader did not answer in time, or there was none.
+var errAskAgain = errors.New("replication: ask the leader again")
+
+// revalidateAttempt bounds how long one question waits for the leader.
+const revalidateAttempt = 250 * time.Millisecond
+
+func (r *Raft) revalidateOnce(ctx context.Context, id int64, timeout time.Duration) (bool, error) {
 	l := r.leader.Load()
 	if l == 0 {
-		return false, ErrNoLeader
+		return false, errAskAgain
 	}
 	if l == r.cfg.ID || r.net == nil {
 		return r.sm.RevalidateSession(id, timeout)
@@ -57,14 +82,18 @@ func (r *Raft) RevalidateSession(ctx context.Context, id int64, timeout time.Dur
 	binary.BigEndian.PutUint64(b[8:], uint64(id))
 	binary.BigEndian.PutUint32(b[16:], uint32(timeout.Milliseconds()))
 	if !r.net.Send(l, kindRevalidate, b[:]) {
-		return false, ErrNoLeader
+		return false, errAskAgain
 	}
+	t := time.NewTimer(revalidateAttempt)
+	defer t.Stop()
 	select {
 	case v := <-ch:
 		if v == revalidNotLeader {
-			return false, ErrNoLeader
+			return false, errAskAgain
 		}
 		return v == revalidValid, nil
+	case <-t.C:
+		return false, errAskAgain
 	case <-ctx.Done():
 		return false, ctx.Err()
 	case <-r.stopc:

@@ -47,7 +47,8 @@ type item struct {
 type conn struct {
 	s      *Server
 	nc     net.Conn
-	br     *bufio.Reader
+	in     idleReader
+	br     *bufio.Reader // reads c.in
 	id     uint64
 	ip     string
 	remote string
@@ -85,12 +86,13 @@ type conn struct {
 func newConn(s *Server, nc net.Conn, id uint64, ip string) *conn {
 	c := &conn{
 		s: s, nc: nc, id: id, ip: ip, remote: nc.RemoteAddr().String(),
-		br:      bufio.NewReaderSize(nc, 16<<10),
 		pending: make(chan *item, s.opts.MaxOutstanding),
 		done:    make(chan struct{}),
 		created: time.Now(),
 		auth:    []proto.ID{acl.IPIdentity(nc.RemoteAddr().String())},
 	}
+	c.in.nc = nc
+	c.br = bufio.NewReaderSize(&c.in, 16<<10)
 	c.log = s.log.With("conn", c.remote)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.writeConn = newConnID()
@@ -165,6 +167,23 @@ func (c *conn) logReadErr(stage string, err error) {
 // longer frame ("Len error").
 func (c *conn) maxFrame() int { return c.s.opts.MaxBuffer }
 
+// idleReader reads a connection with a deadline renewed before every read,
+// so a connection is closed after a time of silence however slowly it
+// sends, as ZooKeeper's connection expiry is refreshed by every read.
+type idleReader struct {
+	nc   net.Conn
+	idle atomic.Int64 // nanoseconds; 0: no deadline
+}
+
+func (r *idleReader) setIdle(d time.Duration) { r.idle.Store(int64(d)) }
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	if d := r.idle.Load(); d > 0 {
+		r.nc.SetReadDeadline(time.Now().Add(time.Duration(d)))
+	}
+	return r.nc.Read(p)
+}
+
 // idleLimit is how long a connection may stay silent. A logged session is
 // not ended by a silent connection: as in ZooKeeper, its expiry ends it (and
 // then closes the connection), so that a client cannot keep a session alive
@@ -184,9 +203,8 @@ func (c *conn) idleLimit() time.Duration {
 func (c *conn) readLoop() bool {
 	var buf []byte
 	r := jute.NewReader(nil)
-	idle := c.idleLimit()
+	c.in.setIdle(c.idleLimit())
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(idle))
 		frame, err := jute.ReadFrame(c.br, buf, c.maxFrame())
 		if err != nil {
 			c.logReadErr("request", err)
@@ -219,73 +237,6 @@ func (c *conn) readLoop() bool {
 	}
 }
 
-// decode turns a request frame into a pipeline item; false closes the connection.
-func (c *conn) decode(r *jute.Reader, it *item) bool {
-	op := it.hdr.Type
-	switch op {
-	case proto.OpPing:
-		it.kind = kindPing
-		return true
-	case proto.OpAuth:
-		return c.authenticate(r, it)
-	case proto.OpCloseSession:
-		if c.local {
-			it.kind, it.err, it.close = kindReply, proto.ErrOK, true
-			return true
-		}
-		return c.submit(it, &fsm.Entry{Op: op, Session: c.sessionID()}, true)
-	case proto.OpWhoAmI:
-		it.kind, it.auth = kindRead, c.authIDs()
-		return true
-	case proto.OpReconfig:
-		// Dynamic reconfiguration is off, as with ZooKeeper's default
-		// reconfigEnabled=false.
-		it.kind, it.err = kindReply, proto.ErrReconfigDisabled
-		return true
-	}
-	rec := proto.NewRequest(op)
-	if rec == nil {
-		// ZooKeeper answers UNIMPLEMENTED (with zxid -1) and closes.
-		c.log.Warn("unknown opcode; closing", "op", int32(op), "xid", it.hdr.Xid)
-		it.kind, it.err, it.close = kindReply, proto.ErrUnimplemented, true
-		return true
-	}
-	rec.Decode(r)
-	if err := r.Err(); err == nil {
-		err = checkMulti(op, rec)
-		if err != nil {
-			r.Fail(err)
-		}
-	}
-	if err := r.Err(); err != nil {
-		c.log.Warn("malformed request", "op", op.String(), "xid", it.hdr.Xid, "err", err)
-		it.kind, it.err = kindReply, proto.ErrMarshallingError
-		return true
-	}
-	it.req = rec
-	if proto.IsWrite(op) {
-		return c.submit(it, &fsm.Entry{Op: op, Session: c.sessionID(), Auth: c.authIDs(), Req: rec}, false)
-	}
-	it.kind, it.auth = kindRead, c.authIDs()
-	return true
-}
-
-// checkMulti rejects sub-operations of the wrong kind: multi takes writes,
-// multiRead takes getData and getChildren.
-func checkMulti(op proto.OpCode, rec proto.Record) error {
-	m, ok := rec.(*proto.MultiRequest)
-	if !ok {
-		return nil
-	}
-	for _, sub := range m.Ops {
-		read := sub.Type == proto.OpGetData || sub.Type == proto.OpGetChildren
-		if read != (op == proto.OpMultiRead) {
-			return fmt.Errorf("operation %v not allowed in %v", sub.Type, op)
-		}
-	}
-	return nil
-}
-
 func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
 	c.writeSeq++
 	e.Conn, e.Seq = c.writeConn, c.writeSeq
@@ -309,26 +260,6 @@ func (c *conn) submit(it *item, e *fsm.Entry, closing bool) bool {
 	return true
 }
 
-func (c *conn) authenticate(r *jute.Reader, it *item) bool {
-	var ap proto.AuthPacket
-	ap.Decode(r)
-	it.kind = kindReply
-	if r.Err() != nil {
-		c.log.Warn("malformed auth packet; closing", "err", r.Err())
-		it.err, it.close = proto.ErrAuthFailed, true
-		return true
-	}
-	ids, err := acl.Authenticate(ap.Scheme, ap.Auth, c.s.opts.SuperDigest)
-	if err != nil {
-		c.log.Warn("authentication failed; closing", "scheme", ap.Scheme, "err", err)
-		it.err, it.close = proto.ErrAuthFailed, true
-		return true
-	}
-	c.addAuth(ids)
-	it.err = proto.ErrOK
-	return true
-}
-
 func (c *conn) processLoop() {
 	for {
 		select {
@@ -348,7 +279,8 @@ func (c *conn) process(it *item) bool {
 	var resp proto.Record
 	switch it.kind {
 	case kindPing:
-		hdr.Zxid = c.s.rep.Zxid()
+		// ZooKeeper answers a ping with the ping xid, whatever was sent.
+		hdr.Xid, hdr.Zxid = proto.XidPing, c.s.rep.Zxid()
 	case kindReply:
 		hdr.Err = it.err
 		switch {

@@ -81,7 +81,7 @@ func (c *conn) handshake() (bool, error) {
 // readConnect reads the first frame. A four-letter word is answered here
 // (ok false: the connection ends).
 func (c *conn) readConnect() (req proto.ConnectRequest, ok bool, err error) {
-	c.nc.SetReadDeadline(time.Now().Add(c.s.opts.HandshakeTimeout))
+	c.in.setIdle(c.s.opts.HandshakeTimeout)
 	head, err := c.br.Peek(4)
 	if err != nil {
 		return req, false, err

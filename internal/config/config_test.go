@@ -364,6 +364,11 @@ func TestServerLineErrors(t *testing.T) {
 		{"server.1=zk1:2888:3888:leader", ErrInvalidServer, `config: line 2: server.1: "zk1:2888:3888:leader" has unknown peer type "leader" (observer or participant)`},
 		{"server.1=zk1:2888:3888;a:b:2181", ErrInvalidServer, `config: line 2: server.1: "zk1:2888:3888;a:b:2181" has a client part "a:b:2181" that is not [host:]port`},
 		{"server.1=zk1:2888:3888;port", ErrInvalidServer, `config: line 2: server.1: "zk1:2888:3888;port" has a client port "port" that is not a number`},
+		// Found by FuzzParse: parts that split into nothing used to panic.
+		{"server.1=zk1:2888:3888;:", ErrInvalidServer, `config: line 2: server.1: "zk1:2888:3888;:" has a client part ":" that is not [host:]port`},
+		{"server.1=zk1:2888:3888;::", ErrInvalidServer, `config: line 2: server.1: "zk1:2888:3888;::" has a client part "::" that is not [host:]port`},
+		{"server.1=;", ErrInvalidServer, `config: line 2: server.1: ";" does not have the form host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]`},
+		{"server.1=;;", ErrInvalidServer, `config: line 2: server.1: ";;" does not have the form host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]`},
 		{"server.1=zk1:2888:3888;a;b;c", ErrInvalidServer, `config: line 2: server.1: "zk1:2888:3888;a;b;c" has more than three ';'-separated parts`},
 		{"server.1=[::1:2888:3888", ErrInvalidServer, `config: line 2: server.1: "[::1:2888:3888" has "[::1:2888:3888", which starts with '[' but has no matching ']'`},
 		{"server.1=[::1]:", ErrInvalidServer, `config: line 2: server.1: "[::1]:" has "[::1]:", which has no port after ']:'`},

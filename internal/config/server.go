@@ -24,6 +24,11 @@ func parseServer(id uint64, value string) (s Server, warning string, err *Error)
 	if len(parts) > 3 {
 		return s, "", bad("has more than three ';'-separated parts")
 	}
+	if len(parts) == 0 {
+		// Only separators (";", ";;"): javaSplit drops every empty part, as
+		// Java's split does, and parts[0] used to panic (found by FuzzParse).
+		return s, "", bad(serverForm)
+	}
 	serverPart := strings.TrimSpace(parts[0])
 	if strings.Contains(serverPart, "|") {
 		return s, "", &Error{Detail: quote(value) + ": multiple addresses per server are not supported", Err: ErrUnsupported}
@@ -33,7 +38,7 @@ func parseServer(id uint64, value string) (s Server, warning string, err *Error)
 		return s, "", bad("%s", msg)
 	}
 	if len(hp) < 3 || len(hp) > 4 {
-		return s, "", bad("does not have the form host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]")
+		return s, "", bad(serverForm)
 	}
 	s.Host = strings.TrimSpace(hp[0])
 	if s.Host == "" {
@@ -63,7 +68,10 @@ func parseServer(id uint64, value string) (s Server, warning string, err *Error)
 			if msg != "" {
 				return s, "", bad("%s", msg)
 			}
-			if len(cp) > 2 {
+			// A client part of only colons (":", "::") splits into no parts
+			// at all, and cp[len(cp)-1] used to panic with index -1 (found by
+			// FuzzParse: "server.1=h:1:2;:"); ZooKeeper fails on it too.
+			if len(cp) == 0 || len(cp) > 2 {
 				return s, "", bad("has a client part %s that is not [host:]port", quote(client))
 			}
 			if len(cp) == 2 {
@@ -79,6 +87,9 @@ func parseServer(id uint64, value string) (s Server, warning string, err *Error)
 	}
 	return s, warning, nil
 }
+
+// serverForm is the error detail for a server line of the wrong shape.
+const serverForm = "does not have the form host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]"
 
 // parsePort parses a port as Integer.parseInt and checks it is in min..65535.
 func parsePort(what, text string, min int) (int, string) {

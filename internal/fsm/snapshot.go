@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strings"
 
 	"github.com/gozk/gozk/internal/jute"
 	"github.com/gozk/gozk/internal/proto"
@@ -195,6 +196,9 @@ func DecodeSnapshot(b []byte) (*FSM, error) {
 		n.Version, n.Cversion, n.Aversion = r.Int(), r.Int(), r.Int()
 		n.EphemeralOwner = r.Long()
 		if r.Err() == nil {
+			if !wellFormedPath(path) {
+				return nil, fmt.Errorf("%w: malformed node path %q", ErrBadSnapshot, path)
+			}
 			if err := bld.Put(path, n); err != nil {
 				return nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 			}
@@ -213,4 +217,26 @@ func DecodeSnapshot(b []byte) (*FSM, error) {
 	f.tree = t
 	f.rebuildQuotas()
 	return f, nil
+}
+
+// wellFormedPath reports whether path can be a node of a tree: "/", or "/"
+// followed by non-empty names separated by single slashes. The tree links a
+// node to the parent tree.Parent names and walks from a parent to
+// tree.Join(parent, name); for any other path the two disagree. A snapshot
+// holding a node "", found by FuzzDecodeSnapshot, used to decode into a tree
+// where "/" was its own child "", so that the first walk of the tree (Digest,
+// the hash four-letter word, a quota rebuild) recursed until the stack
+// overflowed: a fatal error that no recover catches. A node "a" made "/" list a
+// child "a" whose path "/a" held no node, and a walk dereferenced nil. Every
+// path Apply creates passes tree.ValidatePath, which is stricter; this checks
+// only the structure the tree relies on, so that no snapshot an older version
+// wrote is refused for its characters.
+func wellFormedPath(path string) bool {
+	if path == "/" {
+		return true
+	}
+	if path == "" || path[0] != '/' || path[len(path)-1] == '/' {
+		return false
+	}
+	return !strings.Contains(path, "//")
 }

@@ -146,9 +146,40 @@ func (r *Reader) String() string {
 	return string(r.take(n))
 }
 
-// VectorLen reads a vector's element count; -1 (null) is returned as -1. minElem is
-// the smallest encoded size of one element, used to reject impossible counts.
-func (r *Reader) VectorLen(minElem int) int { return r.length(minElem) }
+// NonNullString reads a string that may not be null: a -1 length fails the
+// reader (ZooKeeper fails a request whose path is null).
+func (r *Reader) NonNullString() string {
+	n := r.length(1)
+	if n == -1 && r.err == nil {
+		r.fail(fmt.Errorf("%w: null string", ErrBadLength))
+	}
+	if n < 0 {
+		return ""
+	}
+	return string(r.take(n))
+}
+
+// VectorLen reads a vector's element count; -1 (null) is returned as -1, and
+// another negative count as 0, an empty vector, as ZooKeeper's
+// BinaryInputArchive reads it. minElem is the smallest encoded size of one
+// element, used to reject impossible counts.
+func (r *Reader) VectorLen(minElem int) int {
+	n := r.Int()
+	switch {
+	case r.err != nil:
+		return -1
+	case n < -1:
+		return 0
+	}
+	if minElem < 1 {
+		minElem = 1
+	}
+	if n > 0 && int64(n)*int64(minElem) > int64(r.Len()) {
+		r.fail(fmt.Errorf("%w: %d with %d bytes left", ErrBadLength, n, r.Len()))
+		return -1
+	}
+	return int(n)
+}
 
 // Strings reads a vector of strings; null yields nil.
 func (r *Reader) Strings() []string {
@@ -236,29 +267,62 @@ func (w *Writer) EndFrame(off int) {
 	binary.BigEndian.PutUint32(w.buf[off:], uint32(len(w.buf)-off-4))
 }
 
+// frameChunk is the most ReadFrame allocates ahead of the payload bytes that
+// have arrived. A length prefix is only a claim: with jute.maxbuffer raised to
+// 2 GB, four bytes announcing 2 GB used to cost a 2 GB allocation before a
+// single payload byte was read (caught by FuzzReadFrame's allocation bound).
+// A frame larger than this grows its buffer, doubling, as the payload comes
+// in, so what it holds is at most twice what the peer has actually sent.
+const frameChunk = 64 << 10
+
 // ReadFrame reads one length-prefixed frame from rd into buf (grown as needed) and
 // returns the payload. A length above max, or negative, yields ErrFrameTooLarge
-// without reading the payload.
+// without reading the payload. A payload longer than buf's capacity gets a
+// buffer that grows as its bytes arrive, never far ahead of them.
 func ReadFrame(rd io.Reader, buf []byte, max int) ([]byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(rd, hdr[:]); err != nil {
 		return nil, err
 	}
-	n := int32(binary.BigEndian.Uint32(hdr[:]))
-	if n < 0 || int(n) > max {
+	n := int(int32(binary.BigEndian.Uint32(hdr[:])))
+	if n < 0 || n > max {
 		return nil, fmt.Errorf("%w: length %d, limit %d", ErrFrameTooLarge, n, max)
 	}
-	if cap(buf) < int(n) {
+	if cap(buf) < n && n <= frameChunk {
 		buf = make([]byte, n)
 	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(rd, buf); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+	if cap(buf) >= n {
+		buf = buf[:n]
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, noEOF(err)
 		}
-		return nil, err
+		return buf, nil
+	}
+	buf = buf[:0]
+	if cap(buf) < frameChunk {
+		buf = make([]byte, 0, frameChunk)
+	}
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), min(n, 2*cap(buf)))
+			copy(nb, buf)
+			buf = nb
+		}
+		m, err := io.ReadFull(rd, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return nil, noEOF(err)
+		}
 	}
 	return buf, nil
+}
+
+// noEOF turns an EOF inside a frame into io.ErrUnexpectedEOF.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // Fail records err as the reader's error unless one is already set; record

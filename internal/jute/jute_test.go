@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/gozk/gozk/internal/testutil/fuzzcheck"
 )
 
 func TestPrimitivesRoundTrip(t *testing.T) {
@@ -288,16 +290,31 @@ func TestLengthErrors(t *testing.T) {
 		{"truncated prefix", []byte{0, 0, 0}, ErrShort},
 		{"empty", nil, ErrShort},
 	}
+	vectors := map[string]bool{"Strings": true, "VectorLen": true}
 	for name, rd := range readers {
 		for _, c := range cases {
 			t.Run(name+"/"+c.name, func(t *testing.T) {
 				r := NewReader(c.in)
 				rd(r)
-				if !errors.Is(r.Err(), c.wantErr) {
-					t.Fatalf("Err = %v, want %v", r.Err(), c.wantErr)
+				want := c.wantErr
+				if vectors[name] && (c.name == "-2" || c.name == "min int") {
+					// A vector count below -1 is an empty vector, as in
+					// ZooKeeper's BinaryInputArchive.
+					want = nil
+				}
+				if !errors.Is(r.Err(), want) {
+					t.Fatalf("Err = %v, want %v", r.Err(), want)
 				}
 			})
 		}
+	}
+	r := NewReader([]byte{0xff, 0xff, 0xff, 0xfe})
+	if n := r.VectorLen(1); n != 0 || r.Err() != nil {
+		t.Fatalf("VectorLen of -2 = %d, %v; want 0 (empty)", n, r.Err())
+	}
+	r = NewReader([]byte{0xff, 0xff, 0xff, 0xff})
+	if s := r.NonNullString(); s != "" || !errors.Is(r.Err(), ErrBadLength) {
+		t.Fatalf("NonNullString of null = %q, %v; want ErrBadLength", s, r.Err())
 	}
 }
 
@@ -458,60 +475,105 @@ func TestLongStringRoundTrip(t *testing.T) {
 }
 
 // FuzzReader drives the Reader with arbitrary operations over arbitrary bytes:
-// it must never panic, never read past the end, and after an error every read
-// returns zero values.
+// it must never panic, never read past the end, after an error every read
+// returns zero values, and what it allocates is bounded by the input's size
+// whatever lengths and counts the input declares.
 func FuzzReader(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5}, []byte{0, 0, 0, 2, 'a', 'b', 0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{5, 5, 6}, []byte{0, 0, 0, 2, 0, 0, 0, 1, 'x', 0, 0, 0, 0})
 	f.Add([]byte{3, 4}, []byte{0x7f, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, ops, data []byte) {
-		r := NewReader(data)
-		for _, op := range ops {
-			before := r.Offset()
-			failed := r.Err() != nil
-			switch op % 7 {
-			case 0:
-				v := r.Int()
-				if failed && v != 0 {
-					t.Fatal("Int after error")
-				}
-			case 1:
-				v := r.Long()
-				if failed && v != 0 {
-					t.Fatal("Long after error")
-				}
-			case 2:
-				v := r.Bool()
-				if failed && v {
-					t.Fatal("Bool after error")
-				}
-			case 3:
-				b := r.Buffer()
-				if b != nil && r.Err() != nil {
-					t.Fatal("Buffer returned data with an error")
-				}
-			case 4:
-				s := r.String()
-				if s != "" && r.Err() != nil {
-					t.Fatal("String returned data with an error")
-				}
-			case 5:
-				v := r.Strings()
-				if v != nil && failed {
-					t.Fatal("Strings after error")
-				}
-			case 6:
-				n := r.VectorLen(int(op>>3) % 16)
-				if n > r.Len() {
-					t.Fatalf("VectorLen %d with %d bytes left", n, r.Len())
-				}
+		fuzzcheck.Bounded(t, "Reader", len(data), 8, func() { fuzzReader(t, ops, data) })
+	})
+}
+
+func fuzzReader(t *testing.T, ops, data []byte) {
+	r := NewReader(data)
+	for _, op := range ops {
+		before := r.Offset()
+		failed := r.Err() != nil
+		switch op % 7 {
+		case 0:
+			v := r.Int()
+			if failed && v != 0 {
+				t.Fatal("Int after error")
 			}
-			if r.Offset() < before || r.Offset() > len(data) || r.Len() != len(data)-r.Offset() {
-				t.Fatalf("offset %d -> %d over %d bytes", before, r.Offset(), len(data))
+		case 1:
+			v := r.Long()
+			if failed && v != 0 {
+				t.Fatal("Long after error")
 			}
-			if failed && r.Offset() != before {
-				t.Fatal("reader advanced after an error")
+		case 2:
+			v := r.Bool()
+			if failed && v {
+				t.Fatal("Bool after error")
+			}
+		case 3:
+			b := r.Buffer()
+			if b != nil && r.Err() != nil {
+				t.Fatal("Buffer returned data with an error")
+			}
+		case 4:
+			s := r.String()
+			if s != "" && r.Err() != nil {
+				t.Fatal("String returned data with an error")
+			}
+		case 5:
+			v := r.Strings()
+			if v != nil && failed {
+				t.Fatal("Strings after error")
+			}
+		case 6:
+			n := r.VectorLen(int(op>>3) % 16)
+			if n > r.Len() {
+				t.Fatalf("VectorLen %d with %d bytes left", n, r.Len())
 			}
 		}
-	})
+		if r.Offset() < before || r.Offset() > len(data) || r.Len() != len(data)-r.Offset() {
+			t.Fatalf("offset %d -> %d over %d bytes", before, r.Offset(), len(data))
+		}
+		if failed && r.Offset() != before {
+			t.Fatal("reader advanced after an error")
+		}
+	}
+}
+
+// A length prefix is a claim: with the limit at its largest, a frame that
+// announces 2 GB and sends ten bytes must cost about ten bytes, not 2 GB.
+func TestReadFrameAnnouncedButNotSentDoesNotAllocate(t *testing.T) {
+	for _, n := range []uint32{0x7fffffff, 1 << 30, 200 << 20, frameChunk + 1} {
+		in := frame(n, []byte("0123456789"))
+		var err error
+		got := fuzzcheck.AllocBytes(func() { _, err = ReadFrame(bytes.NewReader(in), nil, math.MaxInt32) })
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("prefix %#x: err = %v, want io.ErrUnexpectedEOF", n, err)
+		}
+		if got > 4*frameChunk {
+			t.Errorf("prefix %#x with 10 bytes of payload: %d bytes allocated", n, got)
+		}
+	}
+}
+
+// Frames above frameChunk grow their buffer as they arrive and still come out
+// whole, whatever the reads return and whatever buffer the caller passes.
+func TestReadFrameLargeGrows(t *testing.T) {
+	for _, n := range []int{frameChunk, frameChunk + 1, 3*frameChunk + 17, 5 << 20} {
+		payload := make([]byte, n)
+		for i := range payload {
+			payload[i] = byte(i * 7)
+		}
+		in := frame(uint32(n), payload)
+		for _, buf := range [][]byte{nil, make([]byte, 0, 100), make([]byte, 0, frameChunk+5), make([]byte, 0, n)} {
+			p, err := ReadFrame(iotest.HalfReader(bytes.NewReader(in)), buf, math.MaxInt32)
+			if err != nil || !bytes.Equal(p, payload) {
+				t.Fatalf("%d bytes into a buffer of cap %d: %d bytes, %v", n, cap(buf), len(p), err)
+			}
+			if cap(buf) >= n && &p[0] != &buf[:1][0] {
+				t.Errorf("%d bytes: a buffer of cap %d was not reused", n, cap(buf))
+			}
+			if _, err := ReadFrame(bytes.NewReader(in[:len(in)-1]), buf, math.MaxInt32); !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Errorf("%d bytes less one: err = %v", n, err)
+			}
+		}
+	}
 }

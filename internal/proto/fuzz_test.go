@@ -2,12 +2,16 @@ package proto
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/gozk/gozk/internal/jute"
+	"github.com/gozk/gozk/internal/testutil/fuzzcheck"
 )
 
 // Each FuzzDecodeXxx target feeds arbitrary bytes to one decoder. Decoding must
@@ -45,9 +49,17 @@ func canonical(rec Record) Record {
 }
 
 func checkStable(t *testing.T, fresh func() Record, data []byte) {
-	r := jute.NewReader(data)
-	first := fresh()
-	first.Decode(r)
+	var r *jute.Reader
+	var first Record
+	// Lengths and counts are checked against the bytes left before anything
+	// is allocated: no input may cost more than a small multiple of its size
+	// (a multi response of 9-byte delete results is the worst, at about 32
+	// bytes of MultiResult per input byte).
+	fuzzcheck.Bounded(t, "Decode", len(data), 64, func() {
+		r = jute.NewReader(data)
+		first = fresh()
+		first.Decode(r)
+	})
 	if r.Err() != nil {
 		return
 	}
@@ -69,6 +81,36 @@ func checkStable(t *testing.T, fresh func() Record, data []byte) {
 	}
 	if b2 := encode(second); !bytes.Equal(b1, b2) {
 		t.Fatalf("encoding is not stable\n% x\n% x", b1, b2)
+	}
+	checkPrefixes(t, fresh, first, b1)
+}
+
+// checkPrefixes checks that strict prefixes of the canonical encoding b of v
+// do not decode: every record ends with a field that cannot be cut short,
+// except the optional readOnly byte of ConnectRequest and ConnectResponse,
+// without which the rest decodes. Three cuts are tried: the empty prefix, the
+// last byte off, and one in between chosen by the contents.
+func checkPrefixes(t *testing.T, fresh func() Record, v Record, b []byte) {
+	optionalLast := false
+	switch r := v.(type) {
+	case *ConnectRequest:
+		optionalLast = r.HasReadOnly
+	case *ConnectResponse:
+		optionalLast = r.HasReadOnly
+	}
+	if len(b) == 0 {
+		t.Fatalf("%T encodes to nothing", v)
+	}
+	h := uint(0)
+	for _, c := range b {
+		h = h*31 + uint(c)
+	}
+	for _, k := range []int{0, len(b) - 1, int(h % uint(len(b)))} {
+		r := jute.NewReader(b[:k])
+		fresh().Decode(r)
+		if ok := r.Err() == nil; ok != (optionalLast && k == len(b)-1) {
+			t.Fatalf("%d-byte prefix of the %d-byte encoding of %T: decodes %v", k, len(b), v, ok)
+		}
 	}
 }
 
@@ -312,4 +354,37 @@ func FuzzReadFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEveryRecordIsFuzzed fails when a record type has no FuzzDecode target of
+// its own: every record of the round-trip samples, every request record an
+// opcode selects and every multi operation record.
+func TestEveryRecordIsFuzzed(t *testing.T) {
+	file, err := parser.ParseFile(token.NewFileSet(), "fuzz_test.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := map[string]bool{}
+	for _, d := range file.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil {
+			targets[fn.Name.Name] = true
+		}
+	}
+	var recs []Record
+	for _, c := range recordCases() {
+		recs = append(recs, c.rec)
+	}
+	for op := range ops {
+		if r := NewRequest(op); r != nil {
+			recs = append(recs, r)
+		}
+		if r := NewMultiOpRecord(op); r != nil {
+			recs = append(recs, r)
+		}
+	}
+	for _, r := range recs {
+		if name := "FuzzDecode" + reflect.TypeOf(r).Elem().Name(); !targets[name] {
+			t.Errorf("%T has no fuzz target %s", r, name)
+		}
+	}
 }

@@ -231,7 +231,7 @@ func (a *AuthPacket) Decode(r *jute.Reader) {
 type PathRequest struct{ Path string }
 
 func (p *PathRequest) Encode(w *jute.Writer) { w.String(p.Path) }
-func (p *PathRequest) Decode(r *jute.Reader) { p.Path = r.String() }
+func (p *PathRequest) Decode(r *jute.Reader) { p.Path = r.NonNullString() }
 
 // PathWatchRequest is every request that carries a path and a watch flag: exists,
 // getData, getChildren, getChildren2.
@@ -241,7 +241,7 @@ type PathWatchRequest struct {
 }
 
 func (p *PathWatchRequest) Encode(w *jute.Writer) { w.String(p.Path); w.Bool(p.Watch) }
-func (p *PathWatchRequest) Decode(r *jute.Reader) { p.Path = r.String(); p.Watch = r.Bool() }
+func (p *PathWatchRequest) Decode(r *jute.Reader) { p.Path = r.NonNullString(); p.Watch = r.Bool() }
 
 // PathVersionRequest is a request that carries a path and an expected version:
 // delete and check.
@@ -251,7 +251,7 @@ type PathVersionRequest struct {
 }
 
 func (p *PathVersionRequest) Encode(w *jute.Writer) { w.String(p.Path); w.Int(p.Version) }
-func (p *PathVersionRequest) Decode(r *jute.Reader) { p.Path = r.String(); p.Version = r.Int() }
+func (p *PathVersionRequest) Decode(r *jute.Reader) { p.Path = r.NonNullString(); p.Version = r.Int() }
 
 // CreateRequest creates a node; TTL is on the wire only for createTTL (HasTTL).
 type CreateRequest struct {
@@ -274,7 +274,7 @@ func (c *CreateRequest) Encode(w *jute.Writer) {
 }
 
 func (c *CreateRequest) Decode(r *jute.Reader) {
-	c.Path = r.String()
+	c.Path = r.NonNullString()
 	c.Data = r.Buffer()
 	c.ACL = decodeACLs(r)
 	c.Flags = CreateMode(r.Int())
@@ -292,7 +292,7 @@ type SetDataRequest struct {
 
 func (s *SetDataRequest) Encode(w *jute.Writer) { w.String(s.Path); w.Buffer(s.Data); w.Int(s.Version) }
 func (s *SetDataRequest) Decode(r *jute.Reader) {
-	s.Path = r.String()
+	s.Path = r.NonNullString()
 	s.Data = r.Buffer()
 	s.Version = r.Int()
 }
@@ -310,7 +310,7 @@ func (s *SetACLRequest) Encode(w *jute.Writer) {
 	w.Int(s.Version)
 }
 func (s *SetACLRequest) Decode(r *jute.Reader) {
-	s.Path = r.String()
+	s.Path = r.NonNullString()
 	s.ACL = decodeACLs(r)
 	s.Version = r.Int()
 }
@@ -322,7 +322,10 @@ type WatchesRequest struct {
 }
 
 func (c *WatchesRequest) Encode(w *jute.Writer) { w.String(c.Path); w.Int(int32(c.Type)) }
-func (c *WatchesRequest) Decode(r *jute.Reader) { c.Path = r.String(); c.Type = WatcherType(r.Int()) }
+func (c *WatchesRequest) Decode(r *jute.Reader) {
+	c.Path = r.NonNullString()
+	c.Type = WatcherType(r.Int())
+}
 
 // AddWatchRequest adds a persistent or persistent-recursive watch.
 type AddWatchRequest struct {
@@ -331,7 +334,7 @@ type AddWatchRequest struct {
 }
 
 func (a *AddWatchRequest) Encode(w *jute.Writer) { w.String(a.Path); w.Int(a.Mode) }
-func (a *AddWatchRequest) Decode(r *jute.Reader) { a.Path = r.String(); a.Mode = r.Int() }
+func (a *AddWatchRequest) Decode(r *jute.Reader) { a.Path = r.NonNullString(); a.Mode = r.Int() }
 
 // SetWatches re-registers a client's watches after a reconnect. V2 (setWatches2)
 // adds persistent and persistent-recursive watches.

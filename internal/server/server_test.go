@@ -21,8 +21,10 @@ import (
 func startServer(t *testing.T, mod func(*Options)) *Server {
 	t.Helper()
 	opts := Options{
-		Addr:                   "127.0.0.1:0",
-		TickTime:               200 * time.Millisecond,
+		Addr:     "127.0.0.1:0",
+		TickTime: 200 * time.Millisecond,
+		// Sessions outlive a loaded machine's stalls (the tick is short).
+		MaxSessionTimeout:      20 * time.Second,
 		FourLetterWords:        map[string]bool{"ruok": true, "srvr": true, "mntr": true, "stat": true, "wchs": true, "cons": true},
 		ContainerCheckInterval: 100 * time.Millisecond,
 		Logger:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -44,7 +46,7 @@ func startServer(t *testing.T, mod func(*Options)) *Server {
 
 func connect(t *testing.T, s *Server) (*zk.Conn, <-chan zk.Event) {
 	t.Helper()
-	c, ev, err := zk.Connect([]string{s.Addr().String()}, 4*time.Second, zk.WithLogger(quiet{}))
+	c, ev, err := zk.Connect([]string{s.Addr().String()}, 10*time.Second, zk.WithLogger(quiet{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -191,7 +192,14 @@ func TestDifferentialZkCli(t *testing.T) {
 	// zkCli.sh prints events from its event thread: one that comes just
 	// before "printwatches off" may not be printed at all. Every event it
 	// printed must be among ours; TestSessionGolden pins ours exactly.
-	if missing := subtract(jev, gev); len(missing) > 0 {
+	missing := subtract(jev, gev)
+	// And the event of "set /a silent", which comes while printwatches is
+	// off, reaches zkCli.sh's event thread late on a loaded machine, after
+	// "printwatches on", and is printed then; ours is on time and not.
+	if i := slices.Index(missing, "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/a\n"); i >= 0 {
+		missing = slices.Delete(missing, i, i+1)
+	}
+	if len(missing) > 0 {
 		t.Errorf("watch events printed by zkCli.sh but not by gozk: %q\nzkCli.sh: %q\ngozk: %q", missing, jev, gev)
 	}
 	je := usageOnly.ReplaceAllString(normalize(jerr.String(), px1.port), "")

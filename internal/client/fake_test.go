@@ -453,9 +453,9 @@ func TestMultiResults(t *testing.T) {
 }
 
 func TestPingsWhenIdle(t *testing.T) {
-	// Generous timeout (pings every 400 ms, silence tolerated for 800 ms) so
+	// Generous timeout (pings every second, silence tolerated for 2 s) so
 	// that a loaded machine does not lose the connection.
-	f, opt := newFake(t, &proto.ConnectResponse{TimeOut: 1200, SessionID: 1, Passwd: make([]byte, 16), HasReadOnly: true})
+	f, opt := newFake(t, &proto.ConnectResponse{TimeOut: 3000, SessionID: 1, Passwd: make([]byte, 16), HasReadOnly: true})
 	c := dialFake(t, f, opt)
 	for i := 0; i < 3; i++ {
 		select {

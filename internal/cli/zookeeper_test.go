@@ -129,7 +129,23 @@ var watcherBlock = regexp.MustCompile(`\nWATCHER::\n\nWatchedEvent [^\n]*\n`)
 func splitEvents(s string) (string, []string) {
 	events := watcherBlock.FindAllString(s, -1)
 	sort.Strings(events)
-	return watcherBlock.ReplaceAllString(s, ""), events
+	s = watcherBlock.ReplaceAllString(s, "")
+	// zkCli.sh prints events from another thread, and on a loaded machine
+	// their lines interleave with the command output: take out what is left
+	// of a block anywhere, and the blank lines it brings (from both sides).
+	var kept []string
+	for _, line := range strings.Split(s, "\n") {
+		if line == "WATCHER::" || line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "WatchedEvent ") {
+			events = append(events, "\nWATCHER::\n\n"+line+"\n")
+			continue
+		}
+		kept = append(kept, line)
+	}
+	sort.Strings(events)
+	return strings.Join(kept, "\n"), events
 }
 
 // subtract returns the elements of a (sorted) not matched in b (sorted).

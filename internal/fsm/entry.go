@@ -36,6 +36,13 @@ type Entry struct {
 	// because the first proposal may have been lost: apply discards it if
 	// the first one was applied after all (see FSM.inSequence).
 	Retry bool
+	// Term fences an entry decided by the leader of that raft term (a
+	// session expiry, decided from the leader's own session tracker): apply
+	// discards it unless the log ordered it in that same term. A deposed
+	// leader's tracker is stale, and raft forwards a deposed leader's
+	// proposals to its successor; the fence keeps them from committing, as
+	// ZooKeeper's epochs fence a deposed leader's proposals. Zero: no fence.
+	Term uint64
 }
 
 // OpSetSessionTimeout is gozk's own log entry, never on the wire: a client
@@ -46,12 +53,14 @@ type Entry struct {
 // zxids as from ZooKeeper.
 const OpSetSessionTimeout proto.OpCode = -1001
 
-// Entry encodings: version 1, and version 2 which adds Retry at the end. An
-// entry is written in version 1 unless it is a retry, so that a server that
-// knows only version 1 can apply every entry but retries.
+// Entry encodings: version 1; version 2, which adds Retry at the end; and
+// version 3, which adds Retry and Term. An entry is written in the lowest
+// version that holds it, so that a server that knows only version 1 can apply
+// every entry but retries and fenced ones.
 const (
 	entryVersion      = 1
 	entryVersionRetry = 2
+	entryVersionTerm  = 3
 )
 
 // ErrBadEntry is returned when an encoded entry cannot be decoded.
@@ -59,11 +68,14 @@ var ErrBadEntry = errors.New("fsm: malformed entry")
 
 // Encode appends the entry's binary form to w.
 func (e *Entry) Encode(w *jute.Writer) {
-	if e.Retry {
-		w.Int(entryVersionRetry)
-	} else {
-		w.Int(entryVersion)
+	v := int32(entryVersion)
+	switch {
+	case e.Term != 0:
+		v = entryVersionTerm
+	case e.Retry:
+		v = entryVersionRetry
 	}
+	w.Int(v)
 	w.Int(int32(e.Op))
 	w.Long(e.Session)
 	w.Long(e.Time)
@@ -81,8 +93,11 @@ func (e *Entry) Encode(w *jute.Writer) {
 	if e.Req != nil {
 		e.Req.Encode(w)
 	}
-	if e.Retry {
-		w.Bool(true)
+	if v >= entryVersionRetry {
+		w.Bool(e.Retry)
+	}
+	if v >= entryVersionTerm {
+		w.Long(int64(e.Term))
 	}
 }
 
@@ -97,7 +112,7 @@ func (e *Entry) Marshal() []byte {
 func Unmarshal(b []byte) (*Entry, error) {
 	r := jute.NewReader(b)
 	v := r.Int()
-	if v != entryVersion && v != entryVersionRetry {
+	if v < entryVersion || v > entryVersionTerm {
 		return nil, fmt.Errorf("%w: version %d", ErrBadEntry, v)
 	}
 	e := &Entry{}
@@ -124,8 +139,11 @@ func Unmarshal(b []byte) (*Entry, error) {
 		}
 		e.Req.Decode(r)
 	}
-	if v == entryVersionRetry {
+	if v >= entryVersionRetry {
 		e.Retry = r.Bool()
+	}
+	if v >= entryVersionTerm {
+		e.Term = uint64(r.Long())
 	}
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadEntry, err)

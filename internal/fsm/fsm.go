@@ -42,6 +42,9 @@ type Result struct {
 	// nothing. Ahead: an earlier write of its connection is missing, and the
 	// entry did nothing; its connection must propose them again.
 	Duplicate, Ahead bool
+	// Stale: the entry was fenced to a term (Entry.Term) other than the one
+	// the log ordered it in, and did nothing.
+	Stale bool
 }
 
 // FSM is the replicated state.
@@ -101,9 +104,16 @@ func (f *FSM) nextZxid(epoch int64) int64 {
 }
 
 // Apply applies e, which the log ordered with the given epoch, and returns its
-// result. Every entry but OpSetSessionTimeout takes a zxid, failed ones too, as
+// result. Every entry takes a zxid, failed ones too, as in ZooKeeper, but
+// OpSetSessionTimeout and the entries apply discards (duplicates, writes ahead
+// of a lost one, and entries fenced to another term).
 // in ZooKeeper.
 func (f *FSM) Apply(epoch int64, e *Entry) Result {
+	if e.Term != 0 && int64(e.Term) != epoch {
+		// Decided by a leader that was deposed before the log ordered it:
+		// takes no zxid, changes nothing.
+		return Result{Zxid: f.zxid, Stale: true}
+	}
 	if e.Op == OpSetSessionTimeout {
 		// Takes no zxid (see OpSetSessionTimeout).
 		res := Result{Zxid: f.zxid, Err: proto.ErrSessionExpired}

@@ -92,3 +92,28 @@ func TestRetriedWrites(t *testing.T) {
 		t.Fatalf("retry as the first write of a connection: %v, want SESSIONMOVED", r.Err)
 	}
 }
+
+// TestExpiryFencedToItsTerm: a session expiry decided by the leader of one
+// term is discarded, with no zxid, when the log orders it in another term (a
+// deposed leader's stale tracker decided it, and raft forwarded it to the
+// new leader); ordered in its own term, it closes the session. The fence
+// survives encoding.
+func TestExpiryFencedToItsTerm(t *testing.T) {
+	h := newHarness(t, false)
+	e := &Entry{Op: proto.OpCloseSession, Session: sess, Term: 1}
+	got, err := Unmarshal(e.Marshal())
+	if err != nil || got.Term != 1 || got.Op != proto.OpCloseSession {
+		t.Fatalf("fenced entry after encoding: %+v, %v", got, err)
+	}
+	zxid := h.f.Zxid()
+	if r := h.f.Apply(2, got); !r.Stale || r.Zxid != zxid || len(r.Closed) != 0 || h.f.Session(sess) == nil {
+		t.Fatalf("expiry of term 1 ordered in term 2: %+v; session %v, zxid 0x%x was 0x%x", r, h.f.Session(sess), h.f.Zxid(), zxid)
+	}
+	if r := h.f.Apply(1, got); r.Stale || r.Err != proto.ErrOK || len(r.Closed) != 1 || h.f.Session(sess) != nil {
+		t.Fatalf("expiry of term 1 ordered in term 1: %+v", r)
+	}
+	// Unfenced entries encode as before (version 1), so older servers read them.
+	if v := (&Entry{Op: proto.OpCloseSession, Session: sess}).Marshal()[3]; v != entryVersion {
+		t.Fatalf("unfenced entry written in version %d", v)
+	}
+}

@@ -135,6 +135,10 @@ func (r *Replica) Apply(term, index uint64, data []byte) {
 	r.mu.Unlock()
 
 	switch {
+	case res.Stale:
+		r.log.Info("discarded a session expiry decided by a deposed leader", "session", fmt.Sprintf("0x%x", e.Session),
+			"decidedInTerm", e.Term, "orderedInTerm", term, "index", index)
+		return
 	case res.Duplicate:
 		r.log.Debug("discarded a retried write applied before", "session", fmt.Sprintf("0x%x", e.Session), "seq", e.Seq, "index", index)
 	case res.Ahead:
@@ -165,14 +169,15 @@ func (r *Replica) Apply(term, index uint64, data []byte) {
 	}
 }
 
-// expire proposes the close of an overdue session; nobody waits for it
-// (request id 0 routes its result nowhere).
-func (r *Replica) expire(id int64) error {
+// expire proposes the close of an overdue session, fenced to the term whose
+// leader decided it; nobody waits for it (request id 0 routes its result
+// nowhere).
+func (r *Replica) expire(id int64, term uint64) error {
 	l := r.repl.Load()
 	if l == nil {
 		return replication.ErrNoLeader
 	}
-	e := &fsm.Entry{Op: proto.OpCloseSession, Session: id, Origin: r.opts.ID, Time: time.Now().UnixMilli()}
+	e := &fsm.Entry{Op: proto.OpCloseSession, Session: id, Origin: r.opts.ID, Time: time.Now().UnixMilli(), Term: term}
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.TickTime)
 	defer cancel()
 	return l.Propose(ctx, e.Marshal())
@@ -195,7 +200,7 @@ func (r *Replica) Restore(payload []byte) error {
 	r.mu.Lock()
 	r.fsm = f
 	r.mu.Unlock()
-	r.sessions.SetLeader(r.sessions.IsLeader(), r.eachSession)
+	r.sessions.Reload(r.eachSession)
 	// Watches were set against the old state and no events describe the jump:
 	// clients reconnect and re-register them with setWatches, which fires what
 	// changed since the zxid they last saw.
@@ -206,8 +211,8 @@ func (r *Replica) Restore(payload []byte) error {
 // LeaderChanged implements replication.DurableStateMachine. A new leader gives
 // every session a full timeout before it may expire it; a server that is not
 // the leader expires nothing.
-func (r *Replica) LeaderChanged(leader uint64, isLeader bool) {
-	r.sessions.SetLeader(isLeader, r.eachSession)
+func (r *Replica) LeaderChanged(leader, term uint64, isLeader bool) {
+	r.sessions.SetLeader(isLeader, term, r.eachSession)
 	r.sink.Load().LeaderChanged(leader, isLeader)
 }
 

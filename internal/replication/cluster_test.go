@@ -369,28 +369,91 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	c.sameLogs(300)
 }
 
+// TestClusterWipedMemberResyncs: a member restarted with an empty data
+// directory is brought up to date (by snapshot) without a leader change,
+// keeps its role, and the quorum goes on committing meanwhile.
 func TestClusterWipedMemberResyncs(t *testing.T) {
-	c := newCluster(t, 3, 0, func(cfg *RaftConfig) { cfg.SnapCount = 50; cfg.CompactKeep = 10 })
-	l := c.leader()
-	for k := 0; k < 120; k++ {
-		for c.propose(l, fmt.Sprint("w", k)) != nil {
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	f := (l + 1) % 3
-	c.waitApplied(f, 120)
-	c.stop(f)
-	c.members[f].dir = t.TempDir() // restarted with an empty data directory
-	c.start(f)
-	for k := 120; k < 130; k++ {
-		for {
-			nl := c.leader()
-			if c.propose(nl, fmt.Sprint("w", k)) == nil {
-				break
+	for _, learner := range []bool{false, true} {
+		t.Run(fmt.Sprintf("learner=%v", learner), func(t *testing.T) {
+			c := newCluster(t, 3, 1, func(cfg *RaftConfig) { cfg.SnapCount = 50; cfg.CompactKeep = 10 })
+			l := c.leader()
+			for k := 0; k < 120; k++ {
+				for c.propose(l, fmt.Sprint("w", k)) != nil {
+					time.Sleep(5 * time.Millisecond)
+				}
 			}
-			time.Sleep(5 * time.Millisecond)
+			f := (l + 1) % 3
+			if learner {
+				f = 3
+			}
+			c.waitApplied(f, 120)
+			c.stop(f)
+			c.members[f].dir = t.TempDir() // restarted with an empty data directory
+			c.start(f)
+			for k := 120; k < 130; k++ {
+				if err := c.propose(l, fmt.Sprint("w", k)); err != nil {
+					t.Fatalf("proposal %d at the leader while member %d resyncs: %v", k, c.members[f].id, err)
+				}
+			}
+			c.waitApplied(f, 130)
+			c.sameLogs(130)
+			if nl := c.leader(); nl != l {
+				t.Fatalf("leader changed from member %d to %d to resync a wiped member", c.members[l].id, c.members[nl].id)
+			}
+			// The member is back in the configuration, in its role, on the
+			// leader (restoreMembers runs every few ticks).
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				st := c.members[l].r.node.Status()
+				pr, ok := st.Progress[c.members[f].id]
+				if ok && pr.IsLearner == learner {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("member %d not back in the configuration as learner=%v: %+v", c.members[f].id, learner, st.Config)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestClusterReadIndexBatches: concurrent ReadIndex calls share raft read
+// indexes, and each returns with every entry committed before it applied.
+func TestClusterReadIndexBatches(t *testing.T) {
+	c := newCluster(t, 3, 0, nil)
+	l := c.leader()
+	for k, i := range []int{l, (l + 1) % 3} {
+		r := c.members[i].r
+		if err := c.propose(l, fmt.Sprint("before-", i)); err != nil {
+			t.Fatal(err)
+		}
+		c.waitApplied(l, k+1)
+		committed := c.members[l].sm.count()
+		before := r.readSeq.Load()
+		const calls = 200
+		start := make(chan struct{})
+		errs := make(chan error, calls)
+		for range calls {
+			go func() {
+				<-start
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				err := r.ReadIndex(ctx)
+				if n := c.members[i].sm.count(); err == nil && n < committed {
+					err = fmt.Errorf("applied %d entries after ReadIndex, %d were committed before", n, committed)
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		for range calls {
+			if err := <-errs; err != nil {
+				t.Fatalf("member %d: ReadIndex: %v", c.members[i].id, err)
+			}
+		}
+		if n := r.readSeq.Load() - before; n >= calls/2 {
+			t.Fatalf("member %d: %d concurrent ReadIndex calls sent %d raft read indexes; want them batched", c.members[i].id, calls, n)
 		}
 	}
-	c.waitApplied(f, 130)
-	c.sameLogs(130)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -29,38 +30,50 @@ func (r *Raft) newNetwork() (Network, error) {
 	return t, nil
 }
 
-// send hands raft's messages to the transport. A snapshot message gets the
-// snapshot file's payload attached here: the in-memory raft storage keeps only
-// the metadata.
+// send hands raft's messages to the transport. A snapshot message is sent by
+// sendSnapshot on a goroutine of its own: reading and encoding a large
+// snapshot must not hold up the Ready loop (ticks, heartbeats, appends).
 func (r *Raft) send(msgs []raftpb.Message) {
 	for i := range msgs {
 		m := &msgs[i]
 		if m.Type == raftpb.MsgSnap {
-			payload, err := r.snapshotPayload(m.Snapshot.Metadata.Index)
-			if err != nil {
-				r.log.Warn("cannot send snapshot", "to", m.To, "index", m.Snapshot.Metadata.Index, "err", err)
-				r.node.ReportSnapshot(m.To, raft.SnapshotFailure)
-				continue
-			}
-			m.Snapshot.Data = payload
+			go r.sendSnapshot(*m)
+			continue
 		}
 		b, err := m.Marshal()
 		if err != nil {
 			r.log.Error("cannot marshal raft message", "err", err)
 			continue
 		}
-		ok := r.net.Send(m.To, kindRaft, b)
-		if !ok {
+		if !r.net.Send(m.To, kindRaft, b) {
 			r.node.ReportUnreachable(m.To)
 		}
-		if m.Type == raftpb.MsgSnap {
-			status := raft.SnapshotFinish
-			if !ok {
-				status = raft.SnapshotFailure
-			}
-			r.node.ReportSnapshot(m.To, status)
-		}
 	}
+}
+
+// sendSnapshot sends a snapshot message with the snapshot file's payload
+// attached (the in-memory raft storage keeps only the metadata), and tells
+// raft how it went. Raft sends a member one snapshot at a time.
+func (r *Raft) sendSnapshot(m raftpb.Message) {
+	status := raft.SnapshotFailure
+	defer func() { r.node.ReportSnapshot(m.To, status) }()
+	payload, err := r.snapshotPayload(m.Snapshot.Metadata.Index)
+	if err != nil {
+		r.log.Warn("cannot send snapshot", "to", m.To, "index", m.Snapshot.Metadata.Index, "err", err)
+		return
+	}
+	m.Snapshot.Data = payload
+	b, err := m.Marshal()
+	if err != nil {
+		r.log.Error("cannot marshal raft snapshot message", "to", m.To, "err", err)
+		return
+	}
+	r.log.Info("sending a snapshot", "to", m.To, "index", m.Snapshot.Metadata.Index, "bytes", len(b))
+	if !r.net.Send(m.To, kindRaft, b) {
+		r.node.ReportUnreachable(m.To)
+		return
+	}
+	status = raft.SnapshotFinish
 }
 
 // Receive implements transport.Handler.
@@ -149,9 +162,14 @@ func (r *Raft) PeerLost(id uint64, err error) {
 
 // checkFollower runs on the leader when a follower reports its last log index.
 // A follower whose log ends before what the leader believes it has lost its
-// data; raft never lowers a follower's match index within a term, so the
-// leader hands over leadership: the next leader starts every follower's
-// progress afresh and brings this one up to date by log or snapshot.
+// data (it restarted with an empty data directory). Raft never lowers a
+// follower's match index, and ignores its rejections of appends below it as
+// stale, so on its own it would never resync the member. The leader resets
+// the member's progress instead: it removes the member from the raft
+// configuration, and restoreMembers adds it back, with a fresh progress that
+// probes it and brings it up to date by log or snapshot. No leader changes
+// and no proposal is dropped; nor does availability change, since the lost
+// member could not acknowledge entries until resynced anyway.
 func (r *Raft) checkFollower(from, last uint64) {
 	if !r.IsLeader() {
 		return
@@ -162,29 +180,53 @@ func (r *Raft) checkFollower(from, last uint64) {
 		return
 	}
 	now := time.Now()
-	r.handoverMu.Lock()
-	defer r.handoverMu.Unlock()
-	if now.Sub(r.lastHandover) < 5*time.Second {
+	r.resyncMu.Lock()
+	defer r.resyncMu.Unlock()
+	if now.Sub(r.lastResync) < resyncEvery {
 		return
 	}
-	var best uint64
-	var bestMatch uint64
-	for id, p := range st.Progress {
-		if id == r.cfg.ID || id == from || p.IsLearner {
+	r.lastResync = now
+	r.log.Warn("a member lost its log (restarted empty?); resetting its progress to resync it",
+		"member", from, "itsLastIndex", last, "expected", pr.Match)
+	r.proposeConfChange(raftpb.ConfChange{Type: raftpb.ConfChangeRemoveNode, NodeID: from})
+}
+
+// resyncEvery spaces the resets of a member's progress (checkFollower): the
+// member reports its last index every few ticks, before the reset applied.
+const resyncEvery = 2 * time.Second
+
+// restoreMembers runs on the leader every few ticks: the membership is the
+// one zoo.cfg gives (Members), so a member missing from the raft
+// configuration (removed by checkFollower to reset its progress) is added
+// back in its role. Raft allows one configuration change in flight; a second
+// proposed meanwhile becomes an empty entry, and is proposed again here.
+func (r *Raft) restoreMembers() {
+	if !r.IsLeader() {
+		return
+	}
+	for _, m := range r.cfg.Members {
+		if slices.Contains(r.confState.Voters, m.ID) || slices.Contains(r.confState.Learners, m.ID) {
 			continue
 		}
-		if p.Match > bestMatch {
-			best, bestMatch = id, p.Match
+		cc := raftpb.ConfChange{Type: raftpb.ConfChangeAddNode, NodeID: m.ID}
+		if m.Learner {
+			cc.Type = raftpb.ConfChangeAddLearnerNode
 		}
-	}
-	if best == 0 {
-		r.log.Warn("a member lost its log but no other voter can take over to resync it", "member", from)
+		r.log.Info("adding a member back to the raft configuration", "member", m.ID, "observer", m.Learner)
+		r.proposeConfChange(cc)
 		return
 	}
-	r.lastHandover = now
-	r.log.Warn("a member lost its log (restarted empty?); handing leadership over so it can be resynced",
-		"member", from, "itsLastIndex", last, "expected", pr.Match, "newLeader", best)
-	r.node.TransferLeadership(context.Background(), r.cfg.ID, best)
+}
+
+// proposeConfChange proposes a configuration change without waiting for it.
+func (r *Raft) proposeConfChange(cc raftpb.ConfChange) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TickInterval)
+		defer cancel()
+		if err := r.node.ProposeConfChange(ctx, cc); err != nil {
+			r.log.Warn("cannot propose a configuration change", "change", cc.Type.String(), "member", cc.NodeID, "err", err)
+		}
+	}()
 }
 
 // reportLastIndex tells the leader how far this member's log goes (see

@@ -73,7 +73,7 @@ func (c *counterSM) Restore(p []byte) error {
 	return nil
 }
 
-func (c *counterSM) LeaderChanged(_ uint64, isLeader bool) {
+func (c *counterSM) LeaderChanged(_, _ uint64, isLeader bool) {
 	c.mu.Lock()
 	c.leader = isLeader
 	c.mu.Unlock()

@@ -26,6 +26,7 @@ func (r *Raft) run() {
 			r.countFollowers()
 			if ticks++; ticks%reportEvery == 0 {
 				r.reportLastIndex()
+				r.restoreMembers()
 			}
 		case rd := <-r.node.Ready():
 			if err := r.handleReady(rd); err != nil {
@@ -51,12 +52,17 @@ func (r *Raft) run() {
 // state (fsync) before sending messages or applying, then apply committed
 // entries in order.
 func (r *Raft) handleReady(rd raft.Ready) error {
+	if !raft.IsEmptyHardState(rd.HardState) {
+		// Before the soft state: the term a new leader leads in was saved
+		// when it became a candidate, in this Ready or an earlier one.
+		r.term = rd.HardState.Term
+	}
 	if rd.SoftState != nil {
 		prev := r.leader.Swap(rd.SoftState.Lead)
 		if prev != rd.SoftState.Lead {
 			r.heardLeader.Store(time.Now().UnixNano())
 			r.log.Info("leader changed", "leader", rd.SoftState.Lead, "self", r.cfg.ID, "state", rd.SoftState.RaftState.String())
-			r.sm.LeaderChanged(rd.SoftState.Lead, rd.SoftState.Lead == r.cfg.ID)
+			r.sm.LeaderChanged(rd.SoftState.Lead, r.term, rd.SoftState.Lead == r.cfg.ID)
 		}
 	}
 	if !raft.IsEmptySnap(rd.Snapshot) {

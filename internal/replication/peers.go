@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"slices"
 	"time"
 
 	"go.etcd.io/raft/v3"
@@ -162,14 +161,9 @@ func (r *Raft) PeerLost(id uint64, err error) {
 
 // checkFollower runs on the leader when a follower reports its last log index.
 // A follower whose log ends before what the leader believes it has lost its
-// data (it restarted with an empty data directory). Raft never lowers a
-// follower's match index, and ignores its rejections of appends below it as
-// stale, so on its own it would never resync the member. The leader resets
-// the member's progress instead: it removes the member from the raft
-// configuration, and restoreMembers adds it back, with a fresh progress that
-// probes it and brings it up to date by log or snapshot. No leader changes
-// and no proposal is dropped; nor does availability change, since the lost
-// member could not acknowledge entries until resynced anyway.
+// data; raft never lowers a follower's match index within a term, so the
+// leader hands over leadership: the next leader starts every follower's
+// progress afresh and brings this one up to date by log or snapshot.
 func (r *Raft) checkFollower(from, last uint64) {
 	if !r.IsLeader() {
 		return
@@ -180,53 +174,29 @@ func (r *Raft) checkFollower(from, last uint64) {
 		return
 	}
 	now := time.Now()
-	r.resyncMu.Lock()
-	defer r.resyncMu.Unlock()
-	if now.Sub(r.lastResync) < resyncEvery {
+	r.handoverMu.Lock()
+	defer r.handoverMu.Unlock()
+	if now.Sub(r.lastHandover) < 5*time.Second {
 		return
 	}
-	r.lastResync = now
-	r.log.Warn("a member lost its log (restarted empty?); resetting its progress to resync it",
-		"member", from, "itsLastIndex", last, "expected", pr.Match)
-	r.proposeConfChange(raftpb.ConfChange{Type: raftpb.ConfChangeRemoveNode, NodeID: from})
-}
-
-// resyncEvery spaces the resets of a member's progress (checkFollower): the
-// member reports its last index every few ticks, before the reset applied.
-const resyncEvery = 2 * time.Second
-
-// restoreMembers runs on the leader every few ticks: the membership is the
-// one zoo.cfg gives (Members), so a member missing from the raft
-// configuration (removed by checkFollower to reset its progress) is added
-// back in its role. Raft allows one configuration change in flight; a second
-// proposed meanwhile becomes an empty entry, and is proposed again here.
-func (r *Raft) restoreMembers() {
-	if !r.IsLeader() {
-		return
-	}
-	for _, m := range r.cfg.Members {
-		if slices.Contains(r.confState.Voters, m.ID) || slices.Contains(r.confState.Learners, m.ID) {
+	var best uint64
+	var bestMatch uint64
+	for id, p := range st.Progress {
+		if id == r.cfg.ID || id == from || p.IsLearner {
 			continue
 		}
-		cc := raftpb.ConfChange{Type: raftpb.ConfChangeAddNode, NodeID: m.ID}
-		if m.Learner {
-			cc.Type = raftpb.ConfChangeAddLearnerNode
+		if p.Match > bestMatch {
+			best, bestMatch = id, p.Match
 		}
-		r.log.Info("adding a member back to the raft configuration", "member", m.ID, "observer", m.Learner)
-		r.proposeConfChange(cc)
+	}
+	if best == 0 {
+		r.log.Warn("a member lost its log but no other voter can take over to resync it", "member", from)
 		return
 	}
-}
-
-// proposeConfChange proposes a configuration change without waiting for it.
-func (r *Raft) proposeConfChange(cc raftpb.ConfChange) {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TickInterval)
-		defer cancel()
-		if err := r.node.ProposeConfChange(ctx, cc); err != nil {
-			r.log.Warn("cannot propose a configuration change", "change", cc.Type.String(), "member", cc.NodeID, "err", err)
-		}
-	}()
+	r.lastHandover = now
+	r.log.Warn("a member lost its log (restarted empty?); handing leadership over so it can be resynced",
+		"member", from, "itsLastIndex", last, "expected", pr.Match, "newLeader", best)
+	r.node.TransferLeadership(context.Background(), r.cfg.ID, best)
 }
 
 // reportLastIndex tells the leader how far this member's log goes (see

@@ -113,13 +113,13 @@ type Raft struct {
 	learner atomic.Bool
 	voters  atomic.Int64 // number of voting members
 
-	leader      atomic.Uint64
-	heardLeader atomic.Int64 // unix nanos of the last message from the leader
-	campaigning atomic.Bool
-	lastResync  time.Time // leader side of checkFollower; transport goroutines (guarded by resyncMu)
-	resyncMu    sync.Mutex
-	failed      atomic.Pointer[error]
-	failedc     chan struct{}
+	leader       atomic.Uint64
+	heardLeader  atomic.Int64 // unix nanos of the last message from the leader
+	campaigning  atomic.Bool
+	lastHandover time.Time // leader side of checkFollower; transport goroutines (guarded by handoverMu)
+	handoverMu   sync.Mutex
+	failed       atomic.Pointer[error]
+	failedc      chan struct{}
 
 	// Owned by run.
 	applied, appliedTerm uint64
@@ -196,16 +196,12 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 	}
 	walOpts := wal.Options{NoSync: cfg.NoSync, PreallocSize: cfg.PreAllocSize, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger}
 	rc := &raft.Config{
-		ID:              cfg.ID,
-		ElectionTick:    cfg.ElectionTicks,
-		HeartbeatTick:   cfg.HeartbeatTicks,
-		Storage:         r.storage,
-		MaxSizePerMsg:   1 << 20,
-		MaxInflightMsgs: 256,
-		// Bounds what is in flight to a member catching up, so that its
-		// appends fit the transport's outbound queue (64 MiB) and one
-		// Ready does not marshal hundreds of megabytes.
-		MaxInflightBytes:          16 << 20,
+		ID:                        cfg.ID,
+		ElectionTick:              cfg.ElectionTicks,
+		HeartbeatTick:             cfg.HeartbeatTicks,
+		Storage:                   r.storage,
+		MaxSizePerMsg:             1 << 20,
+		MaxInflightMsgs:           256,
 		MaxUncommittedEntriesSize: 1 << 30,
 		CheckQuorum:               true,
 		PreVote:                   true,

@@ -26,7 +26,6 @@ func (r *Raft) run() {
 			r.countFollowers()
 			if ticks++; ticks%reportEvery == 0 {
 				r.reportLastIndex()
-				r.restoreMembers()
 			}
 		case rd := <-r.node.Ready():
 			if err := r.handleReady(rd); err != nil {

@@ -15,6 +15,8 @@ install_deps() {
 	/usr/bin/python3 -c 'import kazoo' 2>/dev/null || need+=(python3-kazoo)
 	nc -h 2>&1 | grep -q -- '-N' || need+=(netcat-openbsd)
 	command -v javac >/dev/null || need+=(default-jdk-headless)
+	# The robustness harness partitions members with iptables (as root).
+	command -v iptables >/dev/null || need+=(iptables)
 	if [ "${#need[@]}" -gt 0 ]; then
 		step "installing Debian packages: ${need[*]}"
 		local sudo=""

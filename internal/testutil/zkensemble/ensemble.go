@@ -62,7 +62,8 @@ const unsupported = "is not supported yet"
 
 // Environment variables for debugging ensemble tests: EnvLogLevel sets the
 // members' --log-level (gozk), EnvKeepLogs names a directory that keeps the
-// whole logs of the members of a failed test.
+// whole logs of the members of a failed test, ending with the stacks of
+// the goroutines of those still running (SIGQUIT).
 const (
 	EnvLogLevel = "GOZK_TEST_LOGLEVEL"
 	EnvKeepLogs = "GOZK_TEST_KEEPLOGS"
@@ -190,11 +191,17 @@ func Start(t testing.TB, n int, opts Options) *Ensemble {
 		}
 	}
 	t.Cleanup(func() {
+		keep := os.Getenv(EnvKeepLogs)
+		if t.Failed() && keep != "" {
+			// The whole logs are kept: put the members' goroutines in them.
+			for _, m := range e.Members {
+				m.dumpStacks()
+			}
+		}
 		for _, m := range e.Members {
 			m.kill()
 		}
 		if t.Failed() {
-			keep := os.Getenv(EnvKeepLogs)
 			for _, m := range e.Members {
 				t.Logf("zkensemble: member %d (%s, %s) log (tail):\n%s", m.ID, m.Addr, roleName(m), m.LogTail(24<<10))
 				if keep != "" {

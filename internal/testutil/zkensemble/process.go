@@ -46,6 +46,23 @@ func (m *Member) kill() {
 	<-done
 }
 
+// dumpStacks makes a live member print every goroutine's stack to its log
+// and exit (Go's SIGQUIT), waiting up to 3 s before killing it.
+func (m *Member) dumpStacks() {
+	m.mu.Lock()
+	cmd, done := m.cmd, m.done
+	m.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGCONT) // a paused member cannot dump
+	_ = cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+	}
+}
+
 // Log returns everything the member's processes wrote to stdout and stderr.
 func (m *Member) Log() string {
 	b, err := os.ReadFile(m.logPath)
@@ -136,5 +153,13 @@ func (e *Ensemble) Wipe(i int) {
 	}
 	if err := m.writeMyID(); err != nil {
 		e.t.Fatalf("zkensemble: wipe: %v", err)
+	}
+}
+
+// DumpStacks makes every live member print its goroutines' stacks to its log
+// and exit: for the logs of a failed test.
+func (e *Ensemble) DumpStacks() {
+	for _, m := range e.Members {
+		m.dumpStacks()
 	}
 }

@@ -196,12 +196,17 @@ func StartRaft(cfg RaftConfig, sm DurableStateMachine) (*Raft, error) {
 	}
 	walOpts := wal.Options{NoSync: cfg.NoSync, PreallocSize: cfg.PreAllocSize, SegmentSize: cfg.SegmentSize, Logger: cfg.Logger}
 	rc := &raft.Config{
-		ID:                        cfg.ID,
-		ElectionTick:              cfg.ElectionTicks,
-		HeartbeatTick:             cfg.HeartbeatTicks,
-		Storage:                   r.storage,
-		MaxSizePerMsg:             1 << 20,
-		MaxInflightMsgs:           256,
+		ID:              cfg.ID,
+		ElectionTick:    cfg.ElectionTicks,
+		HeartbeatTick:   cfg.HeartbeatTicks,
+		Storage:         r.storage,
+		MaxSizePerMsg:   1 << 20,
+		MaxInflightMsgs: 256,
+		// Bounds the appends in flight to one member (catching up after a
+		// pause or a restart): the Ready loop marshals what it sends, and
+		// 256 messages of 1 MiB each once took it seconds, so that the
+		// other members missed heartbeats and the leader lost its quorum.
+		MaxInflightBytes:          8 << 20,
 		MaxUncommittedEntriesSize: 1 << 30,
 		CheckQuorum:               true,
 		PreVote:                   true,

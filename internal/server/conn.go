@@ -361,7 +361,7 @@ func (c *conn) overflow() {
 // sendEvent queues a watch notification. Called from apply.
 func (c *conn) sendEvent(zxid int64, ev *proto.WatcherEvent) {
 	hdr := proto.ReplyHeader{Xid: proto.XidNotification, Zxid: zxid}
-	if !c.out.frame(func(w *jute.Writer) {
+	if c.out.event(func(w *jute.Writer) {
 		hdr.Encode(w)
 		ev.Encode(w)
 	}) {

@@ -51,21 +51,36 @@ func (o *outbox) reply(fn func(w *jute.Writer)) bool {
 // frame encodes one length-prefixed frame without waiting; false if the outbox
 // is closed or over eventLimit.
 func (o *outbox) frame(fn func(w *jute.Writer)) bool {
+	closed, over := o.push(fn)
+	return !closed && !over
+}
+
+// event encodes a watch event without waiting and reports whether the queue
+// is now over eventLimit (a closed outbox drops the event and is not).
+func (o *outbox) event(fn func(w *jute.Writer)) (over bool) {
+	_, over = o.push(fn)
+	return over
+}
+
+// push encodes one frame unless the outbox is closed (or closing, which
+// drops it but is not reported as closed), and reports whether the queue is
+// over eventLimit.
+func (o *outbox) push(fn func(w *jute.Writer)) (closed, over bool) {
 	o.mu.Lock()
 	if o.closed || o.closing {
 		o.mu.Unlock()
-		return !o.closed
+		return o.closed, false
 	}
 	off := o.cur.BeginFrame()
 	fn(o.cur)
 	o.cur.EndFrame(off)
-	full := o.queued() > eventLimit
+	over = o.queued() > eventLimit
 	o.mu.Unlock()
 	select {
 	case o.wake <- struct{}{}:
 	default:
 	}
-	return !full
+	return false, over
 }
 
 func (o *outbox) take() ([]byte, bool) {

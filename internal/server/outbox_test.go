@@ -40,7 +40,7 @@ func TestOutboxBoundsWhatIsQueued(t *testing.T) {
 	// Events do not wait; past eventLimit the outbox reports it is full.
 	full := false
 	for i := 0; i < eventLimit>>20+2 && !full; i++ {
-		full = !o.frame(put)
+		full = o.event(put)
 	}
 	if !full {
 		t.Fatalf("%d bytes queued and the outbox is not full", o.queued())
@@ -55,5 +55,10 @@ func TestOutboxBoundsWhatIsQueued(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("closing did not release a waiting reply")
+	}
+	// An event for a closed connection is dropped: not an overflow (which
+	// would log that the client does not read).
+	if o.event(put) {
+		t.Fatal("an event queued on a closed outbox reported an overflow")
 	}
 }

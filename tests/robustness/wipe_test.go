@@ -25,7 +25,11 @@ import (
 // the raft configuration and adding it back, with no leader change. Gaps fell
 // to under 100 ms here, but in TestRobustness (seed 1796594603048653114, 3
 // voters) the re-added member then could not get a single proposal of its
-// own applied for minutes while the leader's outbound queue to it overflowed.
+// own applied for minutes while the leader's outbound queue to it overflowed
+// (also with raft's in-flight bytes bounded): in its debug log the leader
+// took 250 rejections of an append at the same index within 30 ms right
+// after the re-add, then both fell silent while the member's createSession
+// proposals timed out. The patch is in the history (commit 6a13c4e).
 //
 // Writers overwrite nodes through the two members that stay up (a bounded
 // state: the subject is the rejoin, not the size of a snapshot); the test

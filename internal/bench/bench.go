@@ -56,6 +56,10 @@ func (r *Result) String() string {
 		r.Percentile(50), r.Percentile(99), r.Percentile(99.9), r.Percentile(100))
 }
 
+// setupTimeout bounds connecting the sessions and creating the nodes a run
+// reads or overwrites.
+const setupTimeout = 2 * time.Minute
+
 // Run executes a benchmark.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Clients <= 0 {
@@ -76,11 +80,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.SessionTime <= 0 {
 		cfg.SessionTime = 30 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
-	defer cancel()
+	// Connecting and preparing the nodes are not part of the run: they get
+	// their own time, and the run's Duration starts after them.
+	setup, cancelSetup := context.WithTimeout(ctx, setupTimeout)
+	defer cancelSetup()
 	conns := make([]*client.Conn, cfg.Clients)
 	for i := range conns {
-		c, err := client.Dial(ctx, cfg.Servers, cfg.SessionTime)
+		c, err := client.Dial(setup, cfg.Servers, cfg.SessionTime)
 		if err != nil {
 			return nil, fmt.Errorf("bench: connecting: %w", err)
 		}
@@ -88,9 +94,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		conns[i] = c
 	}
 	data := make([]byte, cfg.DataSize)
-	if err := prepare(ctx, conns[0], cfg, data); err != nil {
+	if err := prepare(setup, conns[0], cfg, data); err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
 	var (
 		issued, done, errs atomic.Int64
 		mu                 sync.Mutex
@@ -115,8 +123,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 					}
 					t0 := time.Now()
 					err := one(ctx, c, cfg, data, worker, n, k)
+					if ctx.Err() != nil {
+						break // cut off by the end of the run: not counted
+					}
 					local = append(local, time.Since(t0))
-					if err != nil && ctx.Err() == nil {
+					if err != nil {
 						errs.Add(1)
 					}
 					done.Add(1)

@@ -156,7 +156,7 @@ workloads=(
 	"get, 8 in flight|-op get -inflight 8"
 	"set, 8 in flight|-op set -inflight 8"
 	"create, 8 in flight|-op create -inflight 8"
-	"mixed 80% get, 8 in flight|-op mixed -inflight 8"
+	"mixed 90% get, 8 in flight|-op mixed -reads 90 -inflight 8"
 	"get, 1 in flight|-op get -inflight 1"
 	"create, 1 in flight|-op create -inflight 1"
 )

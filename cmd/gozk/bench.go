@@ -19,7 +19,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	inflight := fs.Int("inflight", 1, "outstanding requests per session")
 	ops := fs.Int("ops", 100000, "operations in all (0: run for -duration)")
 	dur := fs.Duration("duration", time.Minute, "longest run")
-	op := fs.String("op", "create", "create, set, get or mixed (80% get, 20% set)")
+	op := fs.String("op", "create", "create, set, get or mixed (-reads% get, the rest set)")
+	reads := fs.Int("reads", 80, "mixed: percentage of gets (1-100)")
 	size := fs.Int("size", 100, "data bytes per node")
 	prefix := fs.String("prefix", "/gozk-bench", "parent of the nodes")
 	keys := fs.Int("keys", 1000, "nodes used by set, get and mixed")
@@ -29,7 +30,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := bench.Config{
 		Servers: strings.Split(*servers, ","), Clients: *clients, InFlight: *inflight, Ops: *ops,
-		Duration: *dur, Op: *op, DataSize: *size, Prefix: *prefix, Keys: *keys,
+		Duration: *dur, Op: *op, ReadPercent: *reads, DataSize: *size, Prefix: *prefix, Keys: *keys,
 	}
 	if !*quiet {
 		cfg.Progress = stdout

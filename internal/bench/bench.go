@@ -25,7 +25,8 @@ type Config struct {
 	InFlight    int           // outstanding requests per session
 	Ops         int           // total operations (0: until Duration)
 	Duration    time.Duration // upper bound on the run
-	Op          string        // "create", "set", "get" or "mixed" (80% get)
+	Op          string        // "create", "set", "get" or "mixed" (ReadPercent% get, the rest set)
+	ReadPercent int           // mixed: percentage of gets (default 80)
 	DataSize    int
 	Prefix      string // parent path of the nodes
 	Keys        int    // nodes used by set and get
@@ -76,6 +77,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if cfg.Keys <= 0 {
 		cfg.Keys = 1000
+	}
+	if cfg.ReadPercent <= 0 || cfg.ReadPercent > 100 {
+		cfg.ReadPercent = 80
 	}
 	if cfg.SessionTime <= 0 {
 		cfg.SessionTime = 30 * time.Second
@@ -173,8 +177,8 @@ func one(ctx context.Context, c *client.Conn, cfg Config, data []byte, worker, n
 	case "get":
 		_, _, err := c.GetData(ctx, key, false)
 		return err
-	default: // mixed
-		if k%5 == 0 {
+	default: // mixed: of every 100 consecutive requests, ReadPercent are gets
+		if int(k%100) >= cfg.ReadPercent {
 			_, err := c.SetData(ctx, key, data, -1)
 			return err
 		}

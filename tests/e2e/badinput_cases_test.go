@@ -15,6 +15,7 @@ import (
 )
 
 // The cases of TestBadInputMatrix, and the encoders they are written with.
+
 // connectFields encodes a ConnectRequest field by field.
 func connectFields(proto int32, zxid int64, timeout int32, sid int64, passwd func(e *zktest.Enc)) []byte {
 	var e zktest.Enc

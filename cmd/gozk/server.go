@@ -18,6 +18,7 @@ import (
 	"github.com/gozk/gozk/internal/replication"
 	"github.com/gozk/gozk/internal/replication/transport"
 	"github.com/gozk/gozk/internal/server"
+	"github.com/gozk/gozk/internal/throttle"
 )
 
 func versionString() string { return "gozk " + server.Version }
@@ -95,6 +96,7 @@ func runServer(args []string) int {
 		SuperDigest:            cfg.SuperDigest,
 		ExistsSkipsACL:         !cfg.ExistsChecksACL,
 		MaxOutstanding:         cfg.GlobalOutstandingLimit,
+		Throttle:               connectionThrottle(cfg.ConnectionThrottle),
 		DataDir:                cfg.DataDir,
 		DataLogDir:             cfg.LogDir(),
 		ConfigDump:             configDump(cfg),
@@ -166,4 +168,16 @@ func configDump(c *config.Config) []string {
 		fmt.Sprintf("serverId=%d", c.MyID),
 	}
 	return lines
+}
+
+// connectionThrottle is the throttle zoo.cfg configures, or nil when it is
+// disabled (no tokens, ZooKeeper's default).
+func connectionThrottle(c config.ConnectionThrottle) interface{ Allow() bool } {
+	if c.Tokens <= 0 {
+		return nil
+	}
+	return throttle.New(throttle.Config{
+		Tokens: c.Tokens, FillCount: c.FillCount, FillTime: c.FillTime, FreezeTime: c.FreezeTime,
+		DropIncrease: c.DropIncrease, DropDecrease: c.DropDecrease, DecreaseRatio: c.DecreaseRatio,
+	})
 }

@@ -85,6 +85,8 @@ type Config struct {
 
 	GlobalOutstandingLimit int // globalOutstandingLimit: requests in flight before throttling
 
+	ConnectionThrottle ConnectionThrottle // connection_throttle_*: new sessions per unit of time
+
 	Servers []Server // server.N lines
 	MyID    uint64   // from dataDir/myid; 0 when unknown
 
@@ -142,6 +144,7 @@ func Default() *Config {
 		JuteMaxBuffer:            DefaultJuteMaxBuffer,
 		JuteMaxBufferExtra:       DefaultJuteMaxBuffer,
 		GlobalOutstandingLimit:   DefaultGlobalOutstandingLimit,
+		ConnectionThrottle:       defaultConnectionThrottle(),
 		StandaloneEnabled:        true,
 		ExistsChecksACL:          true,
 		AdminServerPort:          DefaultAdminServerPort,

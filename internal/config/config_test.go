@@ -29,9 +29,11 @@ func TestDefault(t *testing.T) {
 		JuteMaxBuffer:            0xfffff,
 		JuteMaxBufferExtra:       0xfffff,
 		GlobalOutstandingLimit:   1000,
-		StandaloneEnabled:        true,
-		ExistsChecksACL:          true,
-		AdminServerPort:          8080,
+		// BlueThrottle's defaults: disabled.
+		ConnectionThrottle: ConnectionThrottle{FillTime: time.Millisecond, FillCount: 1, FreezeTime: -time.Millisecond, DropIncrease: 0.02, DropDecrease: 0.002},
+		StandaloneEnabled:  true,
+		ExistsChecksACL:    true,
+		AdminServerPort:    8080,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", c, want)
@@ -132,6 +134,17 @@ func TestParseValues(t *testing.T) {
 			return c.JuteMaxBuffer == 100 && c.JuteMaxBufferExtra == 1024
 		}},
 		{"globalOutstandingLimit", base + "globalOutstandingLimit=5", func(c *Config) bool { return c.GlobalOutstandingLimit == 5 }},
+		{"connection throttle as zoo.cfg sets ZooKeeper's system properties", base +
+			"connection_throttle_tokens=100\nzookeeper.connection_throttle_fill_time=250\nconnection_throttle_fill_count=10\n" +
+			"connection_throttle_freeze_time=1000\nconnection_throttle_drop_increase=0.05\nconnection_throttle_drop_decrease=0.01\nconnection_throttle_decrease_ratio=0.25",
+			func(c *Config) bool {
+				return c.ConnectionThrottle == ConnectionThrottle{Tokens: 100, FillTime: 250 * time.Millisecond, FillCount: 10,
+					FreezeTime: time.Second, DropIncrease: 0.05, DropDecrease: 0.01, DecreaseRatio: 0.25}
+			}},
+		{"connection throttle by its documented names", base + "connectionMaxTokens=7\nconnectionTokenFillTime=2000",
+			func(c *Config) bool {
+				return c.ConnectionThrottle.Tokens == 7 && c.ConnectionThrottle.FillTime == 2*time.Second && len(c.Warnings) == 0
+			}},
 		{"admin server", base + "admin.enableServer=true\nadmin.serverPort=9090", func(c *Config) bool {
 			return c.AdminEnableServer && c.AdminServerPort == 9090
 		}},
@@ -202,6 +215,8 @@ func TestParseErrors(t *testing.T) {
 		{"jute.maxbuffer zero", "dataDir=/d\njute.maxbuffer=0", ErrInvalidValue, `config: line 2: jute.maxbuffer: "0" must be positive`},
 		{"jute.maxbuffer not a number", "dataDir=/d\njute.maxbuffer=1MB", ErrInvalidValue, `config: line 2: jute.maxbuffer: "1MB" is not a number`},
 		{"globalOutstandingLimit zero", "dataDir=/d\nglobalOutstandingLimit=0", ErrInvalidValue, `config: line 2: globalOutstandingLimit: "0" must be positive`},
+		{"connection throttle fill time zero", "dataDir=/d\nconnection_throttle_fill_time=0", ErrInvalidValue, `config: line 2: connection_throttle_fill_time: "0" must be positive`},
+		{"connection throttle drop above 1", "dataDir=/d\nconnection_throttle_drop_increase=1.5", ErrInvalidValue, `config: line 2: connection_throttle_drop_increase: "1.5" is out of range 0-1`},
 		{"admin.serverPort", "dataDir=/d\nadmin.serverPort=99999", ErrInvalidValue, `config: line 2: admin.serverPort: "99999" is out of range 0-65535`},
 		{"superDigest without colon", "dataDir=/d\nDigestAuthenticationProvider.superDigest=abc", ErrInvalidValue,
 			`config: line 2: DigestAuthenticationProvider.superDigest: "abc" is not of the form user:base64(sha1(user:password))`},

@@ -17,7 +17,8 @@
 // extendedTypesEnabled, znode.container.checkIntervalMs,
 // znode.container.maxPerMinute, DigestAuthenticationProvider.superDigest,
 // jute.maxbuffer, jute.maxbuffer.extrasize, globalOutstandingLimit,
-// admin.enableServer, admin.serverPort.
+// admin.enableServer, admin.serverPort, and the connection throttle's
+// connection_throttle_* (see ConnectionThrottle).
 //
 // Keys ZooKeeper knows for features gozk lacks (TLS, SASL, local sessions,
 // metrics providers, ...) are checked as ZooKeeper checks them and then

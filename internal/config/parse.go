@@ -155,6 +155,8 @@ var sysProps = []string{
 	"globalOutstandingLimit", "admin.enableServer", "admin.serverPort", "skipACL",
 }
 
+func init() { sysProps = append(sysProps, throttleSysProps...) }
+
 func canonicalKey(key string) string {
 	if rest, ok := strings.CutPrefix(key, "zookeeper."); ok && slices.Contains(sysProps, rest) {
 		return rest
@@ -299,6 +301,9 @@ func init() {
 		"quorum.auth.kerberos.servicePrincipal", "metricsProvider.className", "oraclePath",
 	} {
 		handlers[k] = ignore(nil)
+	}
+	for k, h := range throttleHandlers() {
+		handlers[k] = h
 	}
 }
 

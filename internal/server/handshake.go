@@ -111,6 +111,10 @@ func (c *conn) readConnect() (req proto.ConnectRequest, ok bool, err error) {
 // acceptable reports whether this server may take the client now: it must
 // know a leader, and have seen everything the client has.
 func (c *conn) acceptable(req proto.ConnectRequest) bool {
+	if t := c.s.opts.Throttle; t != nil && !t.Allow() {
+		c.s.throttled.note(c.s.log)
+		return false
+	}
 	if !c.s.waitServing(c.s.opts.TickTime) {
 		c.log.Info("refusing connection: no leader (LOOKING)")
 		return false

@@ -49,6 +49,9 @@ type Options struct {
 	SuperDigest            string
 	ExistsSkipsACL         bool // exists without a READ check (ZooKeeper before 3.8.4/3.9.2)
 	MaxOutstanding         int  // per connection
+	// Throttle, if set, decides whether a new connection may proceed once
+	// its ConnectRequest is read (ZooKeeper's connection_throttle_*).
+	Throttle interface{ Allow() bool }
 	// HandshakeTimeout bounds how long a new connection may take to send its
 	// ConnectRequest (ZooKeeper's sessionless connection timeout, 10 s).
 	HandshakeTimeout    time.Duration
@@ -116,6 +119,8 @@ type Server struct {
 	bySession map[int64]*conn
 	perIP     map[string]int
 	connIDs   atomic.Uint64
+
+	throttled throttledLog
 
 	ln      net.Listener
 	started time.Time

@@ -31,9 +31,10 @@
 // Partitions and packet loss need root, iptables and cgroup2 (see
 // nemesis.NewNet); without them those faults are skipped, said so in the log
 // (and TestPartitionTakesEffect skips, giving the reason), and every other
-// fault still runs. tc netem is not used: the members share the host's
-// loopback interface, and a qdisc there would delay every process on the
-// machine; packet loss is done with iptables' statistic match instead.
+// fault still runs. Packet loss is done with iptables' statistic match, and
+// slow links by shaping the traffic to one member's quorum address with tc
+// (htb and u32 on the loopback interface, everything else unshaped): this
+// kernel has no netem, so there is no fixed delay fault.
 //
 // The other tests here are regression tests of bugs the runs found (each
 // tries its race a few rounds, more in long mode), and tests named TestBug*

@@ -78,13 +78,18 @@ const (
 	// WipeMember kills a member, empties its data directory and restarts
 	// it, then waits until it has caught up with the leader.
 	WipeMember Kind = "wipe-member"
+	// SlowMember shapes the links into a random member to a low rate (64
+	// kbit/s to 2 Mbit/s): what is sent to it queues as on a congested
+	// link, heartbeats behind appends. (The delay of tc netem is not
+	// available in this kernel; see Net.Slow.)
+	SlowMember Kind = "slow-member"
 )
 
 // ProcessKinds are the faults that need no network access.
 var ProcessKinds = []Kind{KillMember, KillLeader, KillMajority, KillAll, PauseMember, PauseLeader, WipeMember}
 
 // NetworkKinds are the faults that need a Net.
-var NetworkKinds = []Kind{IsolateMember, IsolateLeader, SplitMajority, Bridge, PacketLoss}
+var NetworkKinds = []Kind{IsolateMember, IsolateLeader, SplitMajority, Bridge, PacketLoss, SlowMember}
 
 // Config shapes a Nemesis. Zero durations take the defaults given.
 type Config struct {
@@ -412,6 +417,17 @@ func (n *Nemesis) inject(ctx context.Context, kind Kind) {
 					}
 				}
 			}
+		}
+		undo = n.heal
+	case SlowMember:
+		i := n.rng.IntN(n.e.Len())
+		kbit := 64 << n.rng.IntN(6)
+		ev.Members = []int{i}
+		ev.Detail = fmt.Sprintf("%d kbit/s", kbit)
+		if err := n.net.Slow(n.nodes(ev.Members)[0], kbit); err != nil {
+			n.heal()
+			n.skip(kind, err.Error())
+			return
 		}
 		undo = n.heal
 	case WipeMember:

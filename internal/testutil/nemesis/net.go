@@ -55,6 +55,7 @@ type Net struct {
 
 	mu     sync.Mutex
 	rules  int // rules currently in the chain
+	slow   int // links slowed (slow.go)
 	closed bool
 }
 
@@ -230,18 +231,23 @@ func (n *Net) Partition(sides ...[]Node) error {
 	return nil
 }
 
-// Heal removes every rule Block, Loss and Partition added.
+// Heal removes every rule Block, Loss and Partition added, and every slowed
+// link (Slow).
 func (n *Net) Heal() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed || n.rules == 0 {
+	if n.closed {
 		return nil
+	}
+	err := n.healSlow()
+	if n.rules == 0 {
+		return err
 	}
 	if err := n.ipt("-F", n.chain); err != nil {
 		return err
 	}
 	n.rules = 0
-	return nil
+	return err
 }
 
 // Active reports how many rules are in force.
@@ -259,8 +265,14 @@ func (n *Net) close() {
 		return
 	}
 	n.closed = true
-	n.mu.Unlock()
 	var errs []error
+	if err := n.healSlow(); err != nil {
+		errs = append(errs, err)
+	}
+	n.mu.Unlock()
+	if left, err := slowLeftover(); err != nil || left != "" {
+		errs = append(errs, fmt.Errorf("shaping left behind: %q (%v)", left, err))
+	}
 	if err := n.ipt("-D", "OUTPUT", "-m", "comment", "--comment", n.tag, "-j", n.chain); err != nil {
 		errs = append(errs, err)
 	}

@@ -11,10 +11,10 @@ import (
 )
 
 // ReadIndex waits until the local state reflects every entry committed before
-// the call (raft's ReadIndex, then local apply up to the read index). On the
-// leader, its success also confirms that this member still led after the
-// call began: raft answers a read index only once a quorum acknowledged the
-// leader's heartbeat in its term.
+// the call (raft's ReadIndex, then local apply up to the read index). Its
+// success does not prove that this member still leads: a deposed leader that
+// has learnt of its successor forwards the read index to it (session.Keeper
+// checks its term afterwards for that reason).
 //
 // Concurrent calls share one raft read index, as etcd's linearizable reads
 // do: a call joins the batch that has not been sent to raft yet, and one
